@@ -1,0 +1,22 @@
+"""Gradient-check cases for every differentiable op, gathered from the modules of this package.
+
+Each module here defines `CASES: dict[str, list[Case]]`, keyed by the op's `Function` class name.
+`tests/gradcheck/test_op_cases.py` gradchecks every case and fails if an op has none.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Case:
+    """One gradient check: `fn(*tensors)` where float64 arrays in `inputs` become leaf Tensors
+    with requires_grad=True and anything else is passed through unchanged."""
+
+    fn: Callable[..., Any]
+    inputs: tuple[Any, ...]
+    name: str = ""
+    second_order: bool = True  # also run gradgradcheck
+    kwargs: dict[str, Any] = field(default_factory=dict)  # extra tolerances for gradcheck (eps, atol, rtol)

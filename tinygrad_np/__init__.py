@@ -1,0 +1,19 @@
+"""tinygrad_np: a small, readable reverse-mode autograd framework on NumPy.
+
+    import tinygrad_np as tg
+    x = tg.Tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()        # x.grad == [2, 4]
+"""
+from .tensor import Tensor
+from .autograd.function import Function
+from .autograd.engine import grad
+from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.anomaly import AnomalyError, detect_anomaly
+from .errors import GraphError, InplaceModificationError, ShapeError
+from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, uniform, zeros, zeros_like
+from .functions import concatenate, maximum, minimum, stack, where
+from .random import get_rng_state, manual_seed, set_rng_state
+
+from numpy import float32, float64, int64  # dtype names, as in torch
+
+__version__ = "0.1.0"

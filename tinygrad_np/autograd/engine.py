@@ -1,0 +1,244 @@
+"""The backward pass: walk the graph once in reverse topological order, iteratively.
+
+Kahn's algorithm over op nodes: count how many recorded consumers each node has, then run a node
+only when every gradient flowing into it has arrived and been summed. No recursion, so a chain of
+100,000 ops backprops; each node's backward runs exactly once.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..errors import GraphError
+from ..tensor import Tensor
+from . import anomaly
+from .grad_mode import _Mode
+
+if TYPE_CHECKING:
+    from .function import Function
+
+
+def run_backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Tensor],
+    retain_graph: bool,
+    create_graph: bool,
+    capture: Sequence[Tensor] | None = None,
+) -> list[Tensor | None] | None:
+    """Backpropagate `root_grads` from `roots`.
+
+    Without `capture`, gradients accumulate into the `.grad` of leaves (and of tensors that called
+    `retain_grad()`). With `capture`, nothing is written; the gradients of those tensors are returned.
+    """
+    captured: dict[int, Tensor | None] | None = None
+    if capture is not None:
+        captured = {id(t): None for t in capture}
+    buffers: dict[Function, Tensor] = {}
+    with _Mode(create_graph):
+        for root, grad in zip(roots, root_grads):
+            if root.grad_fn is None:
+                _deliver_to_leaf(root, grad, captured, create_graph)
+            else:
+                node = root.grad_fn
+                buffers[node] = buffers[node] + grad if node in buffers else grad
+        pending = _count_consumers([r.grad_fn for r in roots if r.grad_fn is not None])
+        ready = [n for n in dict.fromkeys(r.grad_fn for r in roots) if n is not None and pending[n] == 0]
+        while ready:
+            node = ready.pop()
+            grad = buffers.pop(node, None)
+            inputs = node.inputs
+            grads: tuple[Tensor | None, ...] = ()
+            if grad is not None:
+                grad = _finish_tensor_grad(node.output, grad, captured, create_graph)
+                grads = _call_backward(node, grad)
+            for i, t in enumerate(inputs):
+                if t is None or not t.requires_grad:
+                    continue
+                g = grads[i] if grads else None
+                parent = t.grad_fn
+                if parent is None:
+                    if g is not None:
+                        _deliver_to_leaf(t, g, captured, create_graph)
+                    continue
+                if g is not None:
+                    buffers[parent] = buffers[parent] + g if parent in buffers else g
+                pending[parent] -= 1
+                if pending[parent] == 0:
+                    ready.append(parent)
+            if not retain_graph:
+                node.release()
+    if captured is not None:
+        return [captured[id(t)] for t in capture]  # type: ignore[union-attr]
+    return None
+
+
+def _count_consumers(starts: list[Function]) -> dict[Function, int]:
+    """For every node reachable from `starts`, the number of recorded edges that feed it a gradient."""
+    pending: dict[Function, int] = {}
+    stack = []
+    for node in starts:
+        if node not in pending:
+            pending[node] = 0
+            stack.append(node)
+    while stack:
+        node = stack.pop()
+        if node._freed:
+            from .function import _freed_message
+
+            raise GraphError(_freed_message(node))
+        for t in node.inputs:
+            if t is None or not t.requires_grad or t.grad_fn is None:
+                continue
+            parent = t.grad_fn
+            if parent in pending:
+                pending[parent] += 1
+            else:
+                pending[parent] = 1
+                stack.append(parent)
+    return pending
+
+
+def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
+    """Run one node's backward and check what it returned against its inputs."""
+    grads = type(node).backward(node, grad)
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    inputs = node.inputs
+    if len(grads) != len(inputs):
+        raise GraphError(
+            f"{node.name}.backward returned {len(grads)} gradient(s) but forward took {len(inputs)} "
+            f"argument(s); return one per forward argument (None for those without a gradient)."
+        )
+    checked: list[Tensor | None] = []
+    for i, (t, g) in enumerate(zip(inputs, grads)):
+        if g is None or t is None or not node.needs_input_grad[i]:
+            checked.append(None)
+            continue
+        if not isinstance(g, Tensor):
+            g = Tensor(np.asarray(g, dtype=t.dtype))
+        if g.shape != t.shape:
+            raise GraphError(
+                f"{node.name}.backward returned a gradient of shape {g.shape} for input {i}, "
+                f"which has shape {t.shape}; a gradient must have its input's shape."
+            )
+        if g.dtype != t.dtype:
+            g = g.astype(t.dtype)
+        if anomaly.enabled:
+            anomaly.check_backward(node, i, g.data)
+        checked.append(g)
+    return tuple(checked)
+
+
+def _run_hooks(tensor: Tensor, grad: Tensor) -> Tensor:
+    for hook in tensor._hooks.values():
+        result = hook(grad)
+        if result is not None:
+            grad = result
+    return grad
+
+
+def _finish_tensor_grad(
+    tensor: Tensor | None, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
+) -> Tensor:
+    """A non-leaf's gradient is complete: run its hooks, then retain or capture it if asked."""
+    if tensor is None:
+        return grad
+    if tensor._hooks:
+        grad = _run_hooks(tensor, grad)
+    if captured is not None:
+        if id(tensor) in captured:
+            captured[id(tensor)] = grad
+    elif tensor._retains_grad:
+        _accumulate(tensor, grad, create_graph)
+    return grad
+
+
+def _deliver_to_leaf(
+    leaf: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
+) -> None:
+    if leaf._hooks:
+        grad = _run_hooks(leaf, grad)
+    if captured is not None:
+        if id(leaf) in captured:
+            prev = captured[id(leaf)]
+            captured[id(leaf)] = grad if prev is None else prev + grad
+        return
+    _accumulate(leaf, grad, create_graph)
+
+
+def _accumulate(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
+    """Add `grad` into `tensor.grad`: in place when no graph is wanted, as a graph op otherwise."""
+    if tensor.grad is None:
+        tensor.grad = grad if create_graph else Tensor(grad.data.copy())
+    elif create_graph:
+        tensor.grad = tensor.grad + grad
+    else:
+        tensor.grad.data += grad.data
+
+
+def backward(tensor: Tensor, grad: Tensor | np.ndarray | float | None, retain_graph: bool,
+             create_graph: bool) -> None:
+    """`Tensor.backward`: check the root and its gradient, then run the pass."""
+    if not tensor.requires_grad:
+        raise GraphError(
+            f"backward: the tensor (shape {tensor.shape}) does not require grad and has no grad_fn: "
+            f"no input it was computed from has requires_grad=True (or it was computed under no_grad)."
+        )
+    root_grad = _root_grad("backward", tensor, grad)
+    run_backward([tensor], [root_grad], retain_graph or create_graph, create_graph)
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Tensor | Sequence[Tensor | None] | None = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of `outputs` w.r.t. `inputs`, returned instead of accumulated into `.grad`."""
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, (Tensor, np.ndarray)):
+        gouts = [grad_outputs] * len(outs) if grad_outputs is None else [grad_outputs]
+    else:
+        gouts = list(grad_outputs)
+    if len(gouts) != len(outs):
+        raise GraphError(f"grad: got {len(gouts)} grad_outputs for {len(outs)} outputs.")
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise GraphError(f"grad: input {i} (shape {t.shape}) does not require grad.")
+    for i, t in enumerate(outs):
+        if not t.requires_grad:
+            raise GraphError(f"grad: output {i} (shape {t.shape}) does not require grad and has no grad_fn.")
+    root_grads = [_root_grad("grad", t, g) for t, g in zip(outs, gouts)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outs, root_grads, retain_graph, create_graph, capture=ins)
+    assert result is not None
+    for i, g in enumerate(result):
+        if g is None and not allow_unused:
+            raise GraphError(
+                f"grad: input {i} (shape {ins[i].shape}) was not used to compute the outputs; "
+                f"pass allow_unused=True to get None for it."
+            )
+    return tuple(result)
+
+
+def _root_grad(op: str, tensor: Tensor, grad: Tensor | np.ndarray | float | None) -> Tensor:
+    if grad is None:
+        if tensor.size != 1:
+            raise GraphError(
+                f"{op}: the output has shape {tensor.shape}, so a gradient must be passed: backward() "
+                f"without a gradient works only for a single-element (scalar) output. Reduce it first "
+                f"(e.g. loss.sum() or loss.mean()) or call backward(grad) with a grad of shape {tensor.shape}."
+            )
+        return Tensor(np.ones(tensor.shape, dtype=tensor.dtype))
+    g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=tensor.dtype))
+    if g.shape != tensor.shape:
+        raise GraphError(
+            f"{op}: the gradient has shape {g.shape} but the output has shape {tensor.shape}; they must match."
+        )
+    return g

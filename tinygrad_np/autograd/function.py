@@ -1,0 +1,159 @@
+"""`Function`: the base class of every op. An op's forward and backward live side by side.
+
+`forward(ctx, *arrays)` computes on NumPy arrays; `backward(ctx, *grads)` is written with Tensor
+ops, so the backward pass can itself be recorded (`create_graph=True`) and differentiated again.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from ..errors import GraphError, InplaceModificationError, ShapeError
+from ..tensor import Tensor
+from . import anomaly, grad_mode
+
+# What a saved array turned out to be, resolved once when the op is recorded.
+_INPUT, _OUTPUT, _VALUE = 0, 1, 2
+
+
+class Function:
+    """One node of the graph: subclass it and write `forward` and `backward` as static methods.
+
+    The instance is the `ctx` both methods receive. `ctx.save_for_backward(*arrays)` keeps arrays
+    for backward; `ctx.saved_tensors` returns them as Tensors, and an array that is one of the
+    op's inputs or its output comes back as that very Tensor, so double backward flows through it.
+    """
+
+    def __init__(self) -> None:
+        self.needs_input_grad: tuple[bool, ...] = ()
+        self.inputs: tuple[Tensor | None, ...] = ()
+        self._to_save: tuple[Any, ...] = ()
+        self._saved: tuple[Any, ...] = ()
+        self._output_ref: weakref.ReferenceType[Tensor] | None = None
+        self._freed = False
+        self.creation_traceback: str | None = None
+
+    # -- the two methods every op writes -------------------------------------------------------
+    @staticmethod
+    def forward(ctx: Function, *args: Any, **kwargs: Any) -> np.ndarray:
+        """Compute the op on NumPy arrays (Tensor arguments arrive as their `.data`)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx: Function, grad_output: Tensor) -> Tensor | None | tuple[Tensor | None, ...]:
+        """Return the gradient w.r.t. each forward argument (None where not needed), as Tensors."""
+        raise NotImplementedError
+
+    # -- ctx API (PyTorch's names) ---------------------------------------------------------------
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep arrays (or None) for backward; call it from forward."""
+        self._to_save = arrays
+
+    @property
+    def name(self) -> str:
+        """The op's name as shown in errors and graph drawings."""
+        return type(self).__name__
+
+    @property
+    def saved_tensors(self) -> tuple[Tensor | None, ...]:
+        """The saved arrays as Tensors; raises if the graph was freed or an input changed in place."""
+        if self._freed:
+            raise GraphError(_freed_message(self))
+        out: list[Tensor | None] = []
+        for entry in self._saved:
+            if entry is None:
+                out.append(None)
+                continue
+            kind, obj, version = entry
+            if kind == _INPUT:
+                _check_version(self, obj, version, "an input")
+                out.append(obj)
+            elif kind == _OUTPUT:
+                tensor = self._output_ref() if self._output_ref is not None else None
+                if tensor is None:  # the user dropped the output; rebuild it around the same node
+                    tensor = Tensor._make(obj, self)
+                else:
+                    _check_version(self, tensor, version, "its output")
+                out.append(tensor)
+            else:
+                out.append(Tensor(obj))
+        return tuple(out)
+
+    @property
+    def output(self) -> Tensor | None:
+        """The Tensor this node produced, if the user still holds it (a weak reference)."""
+        return self._output_ref() if self._output_ref is not None else None
+
+    # -- recording -------------------------------------------------------------------------------
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
+        """Run the op on Tensors (and plain arguments) and record it if any input needs a gradient."""
+        ctx = cls()
+        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        ctx.needs_input_grad = needs
+        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        try:
+            out_data = cls.forward(ctx, *arrays, **kwargs)
+        except ValueError as exc:
+            if isinstance(exc, ShapeError):
+                raise
+            shapes = ", ".join(str(np.shape(a)) for a in arrays if isinstance(a, np.ndarray))
+            raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from None
+        if isinstance(out_data, Tensor):
+            out_data = out_data.data
+        elif not isinstance(out_data, np.ndarray):
+            out_data = np.asarray(out_data)
+        if anomaly.enabled:
+            anomaly.check_forward(ctx, out_data)
+        if not (grad_mode._grad_enabled and any(needs)):
+            return Tensor._make(out_data, None)
+        ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+        out = Tensor._make(out_data, ctx)
+        ctx._output_ref = weakref.ref(out)
+        if ctx._to_save:
+            ctx._saved = tuple(_pack(a, ctx.inputs, out_data) for a in ctx._to_save)
+            ctx._to_save = ()
+        if anomaly.enabled:
+            ctx.creation_traceback = anomaly.current_traceback()
+        return out
+
+    def release(self) -> None:
+        """Drop what backward needed: saved arrays and input references (after a non-retained pass)."""
+        self._saved = ()
+        self.inputs = ()
+        self._freed = True
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def _pack(array: Any, inputs: tuple[Tensor | None, ...], out_data: np.ndarray) -> Any:
+    """Classify one saved array: an input Tensor, the output, or a plain value."""
+    if array is None:
+        return None
+    for t in inputs:
+        if t is not None and t.data is array:
+            return (_INPUT, t, t._version)
+    if array is out_data:
+        return (_OUTPUT, out_data, 0)
+    return (_VALUE, array, 0)
+
+
+def _check_version(node: Function, tensor: Tensor, version: int, what: str) -> None:
+    if tensor._version != version:
+        raise InplaceModificationError(
+            f"{node.name}: one of the tensors needed for its gradient ({what}, shape "
+            f"{tensor.shape}, dtype {tensor.dtype}) was modified by an in-place operation: it was saved "
+            f"at version {version} and is now at version {tensor._version}. Use an out-of-place op "
+            f"(e.g. `x = x + y` instead of `x.add_(y)`) before calling backward."
+        )
+
+
+def _freed_message(node: Function) -> str:
+    return (
+        f"{node.name}: trying to backward through the graph a second time; its saved values were "
+        f"freed after the first backward. Pass retain_graph=True to the first backward() (or "
+        f"tg.grad) if you need to backward through the same graph again."
+    )

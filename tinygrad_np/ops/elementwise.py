@@ -1,0 +1,280 @@
+"""Elementwise ops. Binary ops broadcast like NumPy; backward sums each gradient back to its input's shape."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+
+
+def _mask(condition: np.ndarray, dtype: np.dtype) -> Tensor:
+    """A constant 0/1 tensor used to route gradients (it has no gradient itself)."""
+    return Tensor._make(condition.astype(dtype), None)
+
+
+class Add(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = a.shape, b.shape
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        return grad.sum_to(a_shape), grad.sum_to(b_shape)
+
+
+class Sub(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.shapes = a.shape, b.shape
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        gb = (-grad).sum_to(b_shape) if ctx.needs_input_grad[1] else None
+        return grad.sum_to(a_shape), gb
+
+
+class Mul(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        ga = (grad * b).sum_to(a.shape) if ctx.needs_input_grad[0] else None
+        gb = (grad * a).sum_to(b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        ga = (grad / b).sum_to(a.shape) if ctx.needs_input_grad[0] else None
+        gb = (-grad * a / (b * b)).sum_to(b.shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Pow(Function):
+    """x ** y. A Python-number exponent stays a constant; a Tensor exponent gets a gradient too."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        out = np.power(x, y)
+        ctx.constant_exponent = None if isinstance(y, np.ndarray) else y
+        ctx.save_for_backward(x, y if ctx.constant_exponent is None else None, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y, out = ctx.saved_tensors
+        if y is None:
+            y = ctx.constant_exponent
+        gx = (grad * y * x ** (y - 1)).sum_to(x.shape) if ctx.needs_input_grad[0] else None
+        gy = (grad * out * x.log()).sum_to(y.shape) if ctx.needs_input_grad[1] else None
+        return gx, gy
+
+
+class Neg(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+class Cast(Function):
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.in_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.in_dtype)
+
+
+class Exp(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out
+
+
+class Log(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / x
+
+
+class Sqrt(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad / (out * 2)
+
+
+class Abs(Function):
+    """|x|; the gradient at 0 is 0 (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * Tensor._make(np.sign(x.data), None)
+
+
+class ReLU(Function):
+    """max(x, 0); the gradient at 0 is 0 (as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.maximum(x, 0)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * _mask(out.data > 0, grad.dtype)
+
+
+class Sigmoid(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = 0.5 * (np.tanh(0.5 * x) + 1)  # stable for large |x|, no overflow warning
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * out * (1 - out)
+
+
+class Tanh(Function):
+    @staticmethod
+    def forward(ctx, x):
+        out = np.tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (1 - out * out)
+
+
+class Clip(Function):
+    """Clamp to [lo, hi]; the gradient passes where lo <= x <= hi (bounds included, as PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, x, lo=None, hi=None):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return np.clip(x, lo, hi) if (lo is not None or hi is not None) else x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        inside = np.ones(x.shape, dtype=bool)
+        if ctx.lo is not None:
+            inside &= x.data >= ctx.lo
+        if ctx.hi is not None:
+            inside &= x.data <= ctx.hi
+        return grad * _mask(inside, grad.dtype)
+
+
+class Maximum(Function):
+    """Elementwise max of two tensors; at ties each input gets half of the gradient."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = (a.data > b.data) + 0.5 * (a.data == b.data)
+        return _split(ctx, grad, share, a.shape, b.shape)
+
+
+class Minimum(Function):
+    """Elementwise min of two tensors; at ties each input gets half of the gradient."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return np.minimum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        share = (a.data < b.data) + 0.5 * (a.data == b.data)
+        return _split(ctx, grad, share, a.shape, b.shape)
+
+
+def _split(ctx: Function, grad: Tensor, share_a: np.ndarray, a_shape: Any, b_shape: Any):
+    """Give input a `share_a` of the gradient and input b the rest, each summed to its shape."""
+    share = np.broadcast_to(share_a, grad.shape)
+    ga = (grad * Tensor._make(share.astype(grad.dtype), None)).sum_to(a_shape) if ctx.needs_input_grad[0] else None
+    gb = (grad * Tensor._make((1 - share).astype(grad.dtype), None)).sum_to(b_shape) if ctx.needs_input_grad[1] else None
+    return ga, gb
+
+
+class Where(Function):
+    """where(condition, a, b). The gradient is routed, not multiplied, so a NaN in the branch not
+    taken never leaks into the gradient of the branch taken (the NaN still appears if it reaches
+    the output: compute unsafe branches on safe inputs, e.g. `log(where(x > 0, x, 1))`)."""
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.condition = np.asarray(condition, dtype=bool)
+        ctx.shapes = a.shape, b.shape
+        return np.where(ctx.condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a_shape, b_shape = ctx.shapes
+        zero = Tensor._make(np.zeros((), dtype=grad.dtype), None)
+        cond = Tensor._make(ctx.condition, None)
+        ga = Where.apply(cond, grad, zero).sum_to(a_shape) if ctx.needs_input_grad[1] else None
+        gb = Where.apply(cond, zero, grad).sum_to(b_shape) if ctx.needs_input_grad[2] else None
+        return None, ga, gb

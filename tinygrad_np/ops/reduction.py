@@ -1,0 +1,130 @@
+"""Reductions over `axis` (None, an int or a tuple) with NumPy's `keepdims`."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .shape import normalize_axes
+
+
+def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The result shape with keepdims=True: reduced axes become 1."""
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _reduced_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
+    """The result shape with keepdims=False: reduced axes removed."""
+    return tuple(n for i, n in enumerate(shape) if i not in axes)
+
+
+def _spread(grad: Tensor, ctx: Function) -> Tensor:
+    """Broadcast the gradient of a reduction back over the reduced axes."""
+    return grad.reshape(ctx.kept_shape).broadcast_to(ctx.in_shape)
+
+
+class _Reduction(Function):
+    """Shared forward bookkeeping: normalised axes and the keepdims shape for backward."""
+
+    @staticmethod
+    def setup(ctx, x, axis, name):
+        ctx.axes = normalize_axes(axis, x.ndim, name)
+        ctx.in_shape = x.shape
+        ctx.kept_shape = _kept_shape(x.shape, ctx.axes)
+        return ctx.axes
+
+
+class Sum(_Reduction):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction.setup(ctx, x, axis, "sum")
+        return np.sum(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx)
+
+
+class Mean(_Reduction):
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction.setup(ctx, x, axis, "mean")
+        ctx.count = int(np.prod([x.shape[a] for a in axes]))
+        return np.mean(x, axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx) / max(ctx.count, 1)
+
+
+class Max(_Reduction):
+    """Maximum; tied maxima share the gradient equally (as PyTorch's amax)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction.setup(ctx, x, axis, "max")
+        if x.size == 0:
+            raise ValueError("max: cannot reduce an empty tensor")
+        out = np.max(x, axis=axes, keepdims=True)
+        winners = x == out
+        ctx.share = winners / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx) * Tensor._make(ctx.share, None)
+
+
+class Min(_Reduction):
+    """Minimum; tied minima share the gradient equally."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction.setup(ctx, x, axis, "min")
+        if x.size == 0:
+            raise ValueError("min: cannot reduce an empty tensor")
+        out = np.min(x, axis=axes, keepdims=True)
+        winners = x == out
+        ctx.share = winners / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _spread(grad, ctx) * Tensor._make(ctx.share, None)
+
+
+class Var(_Reduction):
+    """Variance with `ddof` (0 by default, as NumPy): d var / dx = 2 (x - mean) / (n - ddof)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, ddof=0):
+        axes = _Reduction.setup(ctx, x, axis, "var")
+        ctx.divisor = int(np.prod([x.shape[a] for a in axes])) - ddof
+        ctx.save_for_backward(x)
+        return np.var(x, axis=axes, keepdims=keepdims, ddof=ddof)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        centered = x - x.mean(axis=ctx.axes, keepdims=True)
+        return _spread(grad, ctx) * centered * (2.0 / ctx.divisor)
+
+
+class LogSumExp(_Reduction):
+    """log(sum(exp(x))), shifted by the max so it stays finite; the gradient is softmax(x)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction.setup(ctx, x, axis, "logsumexp")
+        shift = np.max(x, axis=axes, keepdims=True)
+        shift = np.where(np.isfinite(shift), shift, 0)
+        out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
+        if not keepdims:
+            out = out.reshape(_reduced_shape(x.shape, axes))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        return _spread(grad, ctx) * (x - out.reshape(ctx.kept_shape)).exp()

@@ -1,0 +1,424 @@
+"""`Tensor`: a NumPy array that remembers the op that made it, so gradients can flow back."""
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from typing import Any, Union
+
+import numpy as np
+
+from .autograd import grad_mode
+from .errors import GraphError
+
+ArrayLike = Union["Tensor", np.ndarray, float, int, bool, Sequence[Any]]
+Axis = Union[int, Sequence[int], None]
+
+
+def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
+    """Convert user data to an ndarray: Python floats become float32, arrays keep their dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.asarray(data, dtype=dtype)
+    if isinstance(data, (np.ndarray, np.generic)):
+        return np.asarray(data)
+    array = np.asarray(data)
+    if array.dtype == np.float64:
+        return array.astype(np.float32)
+    return array
+
+
+class Tensor:
+    """A node of the dynamic graph: `data` (an ndarray), `grad`, and `grad_fn` (the op that made it).
+
+    Floats default to float32; a float64 array stays float64. `requires_grad=True` marks a leaf
+    whose gradient is accumulated into `.grad` by `backward()`.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_version", "_retains_grad",
+                 "_hooks", "__weakref__")
+    __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's loop
+
+    def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None,
+                 name: str | None = None) -> None:
+        self.data = _to_array(data, dtype)
+        self.grad: Tensor | None = None
+        self.grad_fn = None
+        self.name = name
+        self._version = 0
+        self._retains_grad = False
+        self._hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @staticmethod
+    def _make(data: np.ndarray, grad_fn: Any) -> Tensor:
+        """Wrap an op's result without re-checking it (the hot path of every op)."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.grad_fn = grad_fn
+        t.requires_grad = grad_fn is not None
+        t.name = None
+        t._version = 0
+        t._retains_grad = False
+        t._hooks = {}
+        return t
+
+    # -- properties --------------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not made by a recorded op (the user's inputs and parameters)."""
+        return self.grad_fn is None
+
+    @property
+    def T(self) -> Tensor:
+        """The tensor with its axes reversed."""
+        return self.transpose()
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, separator=", ", prefix="Tensor(", threshold=64)
+        extra = [f"dtype={self.dtype}"] if self.dtype not in (np.float32, np.int64, np.bool_) else []
+        if self.grad_fn is not None:
+            extra.append(f"grad_fn=<{self.grad_fn.name}>")
+        elif self.requires_grad:
+            extra.append("requires_grad=True")
+        if self.name:
+            extra.append(f"name={self.name!r}")
+        return f"Tensor({body}{''.join(', ' + e for e in extra)})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    # -- autograd API --------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        """Mark this leaf as needing a gradient (floating-point tensors only)."""
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(
+                f"Tensor: only floating-point tensors can require gradients, but this one has dtype "
+                f"{self.dtype} (shape {self.shape}). Convert it first, e.g. tg.Tensor(x, dtype=np.float32)."
+            )
+        if not requires_grad and self.grad_fn is not None:
+            raise GraphError("requires_grad_(False) is only for leaves; use detach() on a computed tensor.")
+        self.requires_grad = requires_grad
+        return self
+
+    def backward(self, grad: ArrayLike | None = None, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's `.grad`, walking the graph once in reverse.
+
+        `grad` is required unless self has one element. The graph's saved values are freed
+        afterwards unless `retain_graph` (or `create_graph`, which records the backward pass itself).
+        """
+        engine.backward(self, grad, retain_graph, create_graph)
+
+    def retain_grad(self) -> None:
+        """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
+        if self.grad_fn is not None:
+            self._retains_grad = True
+
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
+        """Call `hook(grad)` when this tensor's gradient is computed; a returned Tensor replaces it."""
+        if not self.requires_grad:
+            raise GraphError("register_hook: cannot register a hook on a tensor that does not require grad.")
+        key = next(_hook_ids)
+        self._hooks[key] = hook
+        return _HookHandle(self._hooks, key)
+
+    def detach(self) -> Tensor:
+        """A new tensor sharing this one's data, cut from the graph (requires_grad=False)."""
+        return Tensor._make(self.data, None)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying NumPy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python number; shape is {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    def astype(self, dtype: Any) -> Tensor:
+        """Cast to another dtype (differentiable between float dtypes)."""
+        return elementwise.Cast.apply(self, dtype=np.dtype(dtype))
+
+    def float(self) -> Tensor:
+        return self.astype(np.float32)
+
+    def double(self) -> Tensor:
+        return self.astype(np.float64)
+
+    # -- in-place updates (for optimizers and initialisers; they bump the version counter) ------
+    def _check_inplace(self, op: str) -> None:
+        if self.requires_grad and grad_mode._grad_enabled:
+            kind = "a leaf that requires grad" if self.grad_fn is None else "a tensor in a recorded graph"
+            raise GraphError(
+                f"{op}: in-place operation on {kind} (shape {self.shape}) while grad mode is on. "
+                f"Wrap it in `with tg.no_grad():` (as optimizers do) or use the out-of-place op."
+            )
+        self._version += 1
+
+    def zero_(self) -> Tensor:
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value: float) -> Tensor:
+        self._check_inplace("fill_")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src: ArrayLike) -> Tensor:
+        self._check_inplace("copy_")
+        np.copyto(self.data, _to_array(src), casting="same_kind")
+        return self
+
+    def add_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
+        self._check_inplace("add_")
+        other = other.data if isinstance(other, Tensor) else other
+        if alpha == 1.0:
+            self.data += other
+        else:
+            self.data += alpha * np.asarray(other, dtype=self.dtype)
+        return self
+
+    def sub_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
+        return self.add_(other, -alpha)
+
+    def mul_(self, other: ArrayLike) -> Tensor:
+        self._check_inplace("mul_")
+        self.data *= other.data if isinstance(other, Tensor) else other
+        return self
+
+    def div_(self, other: ArrayLike) -> Tensor:
+        self._check_inplace("div_")
+        self.data /= other.data if isinstance(other, Tensor) else other
+        return self
+
+    # `w -= lr * w.grad` updates w in place (allowed under no_grad, like the methods above)
+    __iadd__ = add_
+    __isub__ = sub_
+    __imul__ = mul_
+    __itruediv__ = div_
+
+    # -- arithmetic ---------------------------------------------------------------------------
+    def _operand(self, other: Any) -> Tensor:
+        """Turn a scalar, list or array into a constant Tensor of this tensor's float dtype."""
+        if isinstance(other, Tensor):
+            return other
+        array = np.asarray(other)
+        if self.dtype.kind == "f" and array.dtype.kind in "biuf":
+            array = array.astype(self.dtype, copy=False)
+        elif array.dtype == np.float64 and not isinstance(other, np.ndarray):
+            array = array.astype(np.float32)
+        return Tensor._make(array, None)
+
+    def __add__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other: ArrayLike) -> Tensor:
+        return elementwise.Div.apply(self._operand(other), self)
+
+    def __pow__(self, exponent: ArrayLike) -> Tensor:
+        if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
+            return elementwise.Pow.apply(self, exponent)  # a constant exponent stays a Python number
+        return elementwise.Pow.apply(self, self._operand(exponent))
+
+    def __rpow__(self, base: ArrayLike) -> Tensor:
+        return elementwise.Pow.apply(self._operand(base), self)
+
+    def __neg__(self) -> Tensor:
+        return elementwise.Neg.apply(self)
+
+    def __matmul__(self, other: ArrayLike) -> Tensor:
+        return linalg.MatMul.apply(self, self._operand(other))
+
+    def __rmatmul__(self, other: ArrayLike) -> Tensor:
+        return linalg.MatMul.apply(self._operand(other), self)
+
+    def matmul(self, other: ArrayLike) -> Tensor:
+        return self @ other
+
+    # comparisons: boolean results, never differentiable
+    def _compare(self, other: Any, fn: Callable[[Any, Any], np.ndarray]) -> Tensor:
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor._make(np.asarray(fn(self.data, other)), None)
+
+    def __lt__(self, other: ArrayLike) -> Tensor:
+        return self._compare(other, np.less)
+
+    def __le__(self, other: ArrayLike) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other: ArrayLike) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other: ArrayLike) -> Tensor:
+        return self._compare(other, np.greater_equal)
+
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
+        return self._compare(other, np.not_equal)
+
+    # -- elementwise ----------------------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return elementwise.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return elementwise.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return elementwise.Sqrt.apply(self)
+
+    def abs(self) -> Tensor:
+        return elementwise.Abs.apply(self)
+
+    def relu(self) -> Tensor:
+        return elementwise.ReLU.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return elementwise.Sigmoid.apply(self)
+
+    def tanh(self) -> Tensor:
+        return elementwise.Tanh.apply(self)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
+        """Limit values to [lo, hi]; the gradient is 1 inside (bounds included) and 0 outside."""
+        return elementwise.Clip.apply(self, lo=lo, hi=hi)
+
+    # -- reductions --------------------------------------------------------------------------
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return reduction.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return reduction.Mean.apply(self, axis=axis, keepdims=keepdims)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Maximum; tied maxima share the gradient equally."""
+        return reduction.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """Minimum; tied minima share the gradient equally."""
+        return reduction.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """Variance (NumPy's default ddof=0: the biased estimate)."""
+        return reduction.Var.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        """log(sum(exp(x))) computed stably (shifted by the max)."""
+        return reduction.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._make(np.asarray(np.argmax(self.data, axis=axis, keepdims=keepdims)), None)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._make(np.asarray(np.argmin(self.data, axis=axis, keepdims=keepdims)), None)
+
+    # -- shape ---------------------------------------------------------------------------------
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        return shape_ops.Reshape.apply(self, shape=_shape_arg(shape))
+
+    def transpose(self, *axes: int | Sequence[int]) -> Tensor:
+        """Permute axes; with no arguments reverse them (as NumPy)."""
+        return shape_ops.Transpose.apply(self, axes=_shape_arg(axes) if axes else None)
+
+    def flatten(self, start_axis: int = 0) -> Tensor:
+        """Merge the axes from `start_axis` on into one."""
+        start = shape_ops.normalize_axis(start_axis, self.ndim, "flatten") if self.ndim else 0
+        return self.reshape(*self.shape[:start], -1)
+
+    def squeeze(self, axis: Axis = None) -> Tensor:
+        return self.reshape(np.squeeze(np.empty(self.shape, dtype=np.bool_), axis=axis).shape)
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        return self.reshape(np.expand_dims(np.empty(self.shape, dtype=np.bool_), axis).shape)
+
+    def broadcast_to(self, shape: Sequence[int]) -> Tensor:
+        return shape_ops.BroadcastTo.apply(self, shape=tuple(shape))
+
+    def sum_to(self, shape: Sequence[int]) -> Tensor:
+        """Sum broadcast axes away so the result has `shape` (the backward of broadcasting)."""
+        if tuple(shape) == self.shape:
+            return self
+        return shape_ops.SumTo.apply(self, shape=tuple(shape))
+
+    def pad(self, pad_width: Any, value: float = 0.0) -> Tensor:
+        """Constant padding with NumPy's `pad_width` convention."""
+        return shape_ops.Pad.apply(self, pad_width=pad_width, value=value)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return shape_ops.GetItem.apply(self, index=index)
+
+
+class _HookHandle:
+    """Returned by `register_hook`; call `remove()` to unregister."""
+
+    def __init__(self, hooks: dict[int, Any], key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+
+_hook_ids = itertools.count()
+
+
+def _shape_arg(args: tuple[Any, ...]) -> tuple[int, ...]:
+    """Accept both f(2, 3) and f((2, 3))."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)  # type: ignore[arg-type]
+
+
+# The ops and the engine use Tensor, so they are imported once it exists.
+from .autograd import engine  # noqa: E402
+from .ops import elementwise, linalg, reduction  # noqa: E402
+from .ops import shape as shape_ops  # noqa: E402
