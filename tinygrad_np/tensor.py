@@ -56,7 +56,7 @@ class Tensor:
     def _make(data: np.ndarray, grad_fn: Any) -> Tensor:
         """Wrap an op's result without re-checking it (the hot path of every op)."""
         t = object.__new__(Tensor)
-        t.data = data
+        t.data = data if type(data) is np.ndarray else np.asarray(data)
         t.grad = None
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None

@@ -51,7 +51,9 @@ def run_backward(
             inputs = node.inputs
             grads: tuple[Tensor | None, ...] = ()
             if grad is not None:
-                grad = _finish_tensor_grad(node.output, grad, captured, create_graph)
+                out = node._output_ref()
+                if out is not None and (out._hooks or out._retains_grad or captured is not None):
+                    grad = _finish_tensor_grad(out, grad, captured, create_graph)
                 grads = _call_backward(node, grad)
             for i, t in enumerate(inputs):
                 if t is None or not t.requires_grad:
@@ -140,11 +142,9 @@ def _run_hooks(tensor: Tensor, grad: Tensor) -> Tensor:
 
 
 def _finish_tensor_grad(
-    tensor: Tensor | None, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
+    tensor: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
 ) -> Tensor:
     """A non-leaf's gradient is complete: run its hooks, then retain or capture it if asked."""
-    if tensor is None:
-        return grad
     if tensor._hooks:
         grad = _run_hooks(tensor, grad)
     if captured is not None:

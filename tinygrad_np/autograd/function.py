@@ -26,14 +26,14 @@ class Function:
     op's inputs or its output comes back as that very Tensor, so double backward flows through it.
     """
 
-    def __init__(self) -> None:
-        self.needs_input_grad: tuple[bool, ...] = ()
-        self.inputs: tuple[Tensor | None, ...] = ()
-        self._to_save: tuple[Any, ...] = ()
-        self._saved: tuple[Any, ...] = ()
-        self._output_ref: weakref.ReferenceType[Tensor] | None = None
-        self._freed = False
-        self.creation_traceback: str | None = None
+    # Defaults live on the class so creating a node costs no __init__ call (the hot path of every op).
+    needs_input_grad: tuple[bool, ...] = ()
+    inputs: tuple[Tensor | None, ...] = ()
+    _to_save: tuple[Any, ...] = ()
+    _saved: tuple[Any, ...] = ()
+    _output_ref: weakref.ReferenceType[Tensor] | None = None
+    _freed = False
+    creation_traceback: str | None = None
 
     # -- the two methods every op writes -------------------------------------------------------
     @staticmethod
@@ -91,29 +91,37 @@ class Function:
     def apply(cls, *args: Any, **kwargs: Any) -> Tensor:
         """Run the op on Tensors (and plain arguments) and record it if any input needs a gradient."""
         ctx = cls()
-        needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-        ctx.needs_input_grad = needs
-        arrays = [a.data if isinstance(a, Tensor) else a for a in args]
+        arrays = []
+        needs = []
+        record = False
+        for a in args:
+            if isinstance(a, Tensor):
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+                record = record or a.requires_grad
+            else:
+                arrays.append(a)
+                needs.append(False)
+        ctx.needs_input_grad = tuple(needs)
         try:
             out_data = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as exc:
             if isinstance(exc, ShapeError):
                 raise
-            shapes = ", ".join(str(np.shape(a)) for a in arrays if isinstance(a, np.ndarray))
+            shapes = ", ".join(str(a.shape) for a in arrays if isinstance(a, np.ndarray))
             raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from None
-        if isinstance(out_data, Tensor):
-            out_data = out_data.data
-        elif not isinstance(out_data, np.ndarray):
-            out_data = np.asarray(out_data)
+        raw_out = out_data  # ufuncs on 0-d arrays return NumPy scalars: keep the original for _pack
+        if type(out_data) is not np.ndarray:
+            out_data = out_data.data if isinstance(out_data, Tensor) else np.asarray(out_data)
         if anomaly.enabled:
             anomaly.check_forward(ctx, out_data)
-        if not (grad_mode._grad_enabled and any(needs)):
+        if not (record and grad_mode._grad_enabled):
             return Tensor._make(out_data, None)
         ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
         out = Tensor._make(out_data, ctx)
         ctx._output_ref = weakref.ref(out)
         if ctx._to_save:
-            ctx._saved = tuple(_pack(a, ctx.inputs, out_data) for a in ctx._to_save)
+            ctx._saved = tuple(_pack(a, ctx.inputs, raw_out, out_data) for a in ctx._to_save)
             ctx._to_save = ()
         if anomaly.enabled:
             ctx.creation_traceback = anomaly.current_traceback()
@@ -129,14 +137,14 @@ class Function:
         return f"<{self.name}>"
 
 
-def _pack(array: Any, inputs: tuple[Tensor | None, ...], out_data: np.ndarray) -> Any:
+def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data: np.ndarray) -> Any:
     """Classify one saved array: an input Tensor, the output, or a plain value."""
     if array is None:
         return None
     for t in inputs:
         if t is not None and t.data is array:
             return (_INPUT, t, t._version)
-    if array is out_data:
+    if array is raw_out or array is out_data:
         return (_OUTPUT, out_data, 0)
     return (_VALUE, array, 0)
 
