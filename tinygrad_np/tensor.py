@@ -8,7 +8,7 @@ from typing import Any, Union
 import numpy as np
 
 from .autograd import grad_mode
-from .errors import GraphError
+from .errors import GraphError, ShapeError
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, bool, Sequence[Any]]
 Axis = Union[int, Sequence[int], None]
@@ -376,10 +376,20 @@ class Tensor:
         return self.reshape(*self.shape[:start], -1)
 
     def squeeze(self, axis: Axis = None) -> Tensor:
-        return self.reshape(np.squeeze(np.empty(self.shape, dtype=np.bool_), axis=axis).shape)
+        """Remove axes of length 1 (all of them, or the given ones, which must have length 1)."""
+        if axis is None:
+            axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
+        else:
+            axes = shape_ops.normalize_axes(axis, self.ndim, "squeeze")
+            wrong = [a for a in axes if self.shape[a] != 1]
+            if wrong:
+                raise ShapeError(f"squeeze: axis {wrong[0]} has length {self.shape[wrong[0]]}, not 1 (shape {self.shape})")
+        return self.reshape(tuple(n for i, n in enumerate(self.shape) if i not in axes))
 
     def unsqueeze(self, axis: int) -> Tensor:
-        return self.reshape(np.expand_dims(np.empty(self.shape, dtype=np.bool_), axis).shape)
+        """Insert an axis of length 1 at `axis` (counted in the result, as NumPy's expand_dims)."""
+        axis = shape_ops.normalize_axis(axis, self.ndim + 1, "unsqueeze")
+        return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
         return shape_ops.BroadcastTo.apply(self, shape=tuple(shape))
