@@ -36,11 +36,19 @@ def minimum(a: Any, b: Any) -> Tensor:
     return elementwise.Minimum.apply(*_pair(a, b))
 
 
+def _joined(items: Sequence[Any]) -> list[Tensor]:
+    """Tensors for concatenate/stack: arrays and lists take the first Tensor's dtype (as operands of `+` do)."""
+    first = next((t for t in items if isinstance(t, Tensor)), None)
+    if first is None:
+        return [Tensor(t) for t in items]
+    return [t if isinstance(t, Tensor) else first._operand(t) for t in items]
+
+
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    return shape.Concatenate.apply(*[t if isinstance(t, Tensor) else Tensor(t) for t in tensors], axis=axis)
+    return shape.Concatenate.apply(*_joined(tensors), axis=axis)
 
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
-    return shape.Stack.apply(*[t if isinstance(t, Tensor) else Tensor(t) for t in tensors], axis=axis)
+    return shape.Stack.apply(*_joined(tensors), axis=axis)

@@ -72,6 +72,8 @@ class Pow(Function):
 
     @staticmethod
     def forward(ctx, x, y):
+        if isinstance(y, np.generic):
+            y = y.item()  # a NumPy scalar exponent (np.float64(2)) would upcast a float32 x
         out = np.power(x, y)
         ctx.constant_exponent = None if isinstance(y, np.ndarray) else y
         ctx.save_for_backward(x, y if ctx.constant_exponent is None else None, out)
@@ -208,7 +210,11 @@ class Clip(Function):
     def forward(ctx, x, lo=None, hi=None):
         ctx.save_for_backward(x)
         ctx.lo, ctx.hi = lo, hi
-        return np.clip(x, lo, hi) if (lo is not None or hi is not None) else x.copy()
+        if lo is None and hi is None:
+            return x.copy()
+        if x.dtype.kind == "f":  # bounds take x's dtype, so float64 bounds never upcast a float32 x
+            lo, hi = (None if v is None else np.asarray(v, dtype=x.dtype) for v in (lo, hi))
+        return np.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, grad):

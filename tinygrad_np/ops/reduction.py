@@ -118,7 +118,8 @@ class LogSumExp(_Reduction):
         axes = _Reduction.setup(ctx, x, axis, "logsumexp")
         shift = np.max(x, axis=axes, keepdims=True)
         shift = np.where(np.isfinite(shift), shift, 0)
-        out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
+        with np.errstate(divide="ignore"):  # all -inf along an axis: the answer is -inf, no warning
+            out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift
         if not keepdims:
             out = out.reshape(_reduced_shape(x.shape, axes))
         ctx.save_for_backward(x, out)

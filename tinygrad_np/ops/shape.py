@@ -57,9 +57,10 @@ class Transpose(Function):
     def forward(ctx, x, axes=None):
         if axes is None:
             axes = tuple(reversed(range(x.ndim)))
-        if sorted(normalize_axis(a, x.ndim, "transpose") for a in axes) != list(range(x.ndim)):
+        normalized = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
+        if sorted(normalized) != list(range(x.ndim)):
             raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {x.ndim} axes of shape {x.shape}")
-        ctx.axes = tuple(axes)
+        ctx.axes = normalized  # non-negative, so argsort in backward gives the inverse permutation
         return np.transpose(x, ctx.axes)
 
     @staticmethod
