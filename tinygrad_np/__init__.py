@@ -18,3 +18,14 @@ from .random import get_rng_state, manual_seed, set_rng_state
 from numpy import float32, float64, int64  # dtype names, as in torch
 
 __version__ = "0.1.0"
+
+_SUBMODULES = ("data", "functional", "nn", "optim", "viz", "examples")
+
+
+def __getattr__(name: str):
+    """Import subpackages on first use (`tg.nn`, `tg.optim`, `tg.data`, ...), keeping `import tinygrad_np` fast."""
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'tinygrad_np' has no attribute {name!r}")
