@@ -185,42 +185,45 @@ class Tensor:
             )
         self._version += 1
 
-    def zero_(self) -> Tensor:
-        self._check_inplace("zero_")
-        self.data[...] = 0
+    def _update(self, op: str, update: Callable[[np.ndarray, Any], Any], value: Any) -> Tensor:
+        """Apply `update(self.data, value)` in place, turning NumPy's errors into ones naming `op`."""
+        self._check_inplace(op)
+        value = value.data if isinstance(value, Tensor) else value
+        try:
+            update(self.data, value)
+        except ValueError:
+            raise ShapeError(
+                f"{op}: cannot update a tensor of shape {self.shape} in place with a value of shape "
+                f"{np.shape(value)}: the value must broadcast to {self.shape}"
+            ) from None
+        except TypeError:
+            raise TypeError(
+                f"{op}: cannot update a tensor of dtype {self.dtype} (shape {self.shape}) in place with "
+                f"a value of dtype {np.asarray(value).dtype}: the result cannot be stored as {self.dtype} "
+                f"(NumPy's same-kind casting rule); use an out-of-place op or astype()"
+            ) from None
         return self
+
+    def zero_(self) -> Tensor:
+        return self._update("zero_", _assign, 0)
 
     def fill_(self, value: float) -> Tensor:
-        self._check_inplace("fill_")
-        self.data[...] = value
-        return self
+        return self._update("fill_", _assign, value)
 
     def copy_(self, src: ArrayLike) -> Tensor:
-        self._check_inplace("copy_")
-        np.copyto(self.data, _to_array(src), casting="same_kind")
-        return self
+        return self._update("copy_", _copy, _to_array(src))
 
     def add_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
-        self._check_inplace("add_")
-        other = other.data if isinstance(other, Tensor) else other
-        if alpha == 1.0:
-            self.data += other
-        else:
-            self.data += alpha * np.asarray(other, dtype=self.dtype)
-        return self
+        return self._update("add_", _add, other if alpha == 1.0 else _scaled(other, alpha, self.dtype))
 
     def sub_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
-        return self.add_(other, -alpha)
+        return self._update("sub_", _subtract, other if alpha == 1.0 else _scaled(other, alpha, self.dtype))
 
     def mul_(self, other: ArrayLike) -> Tensor:
-        self._check_inplace("mul_")
-        self.data *= other.data if isinstance(other, Tensor) else other
-        return self
+        return self._update("mul_", _multiply, other)
 
     def div_(self, other: ArrayLike) -> Tensor:
-        self._check_inplace("div_")
-        self.data /= other.data if isinstance(other, Tensor) else other
-        return self
+        return self._update("div_", _divide, other)
 
     # `w -= lr * w.grad` updates w in place (allowed under no_grad, like the methods above)
     __iadd__ = add_
@@ -329,6 +332,14 @@ class Tensor:
     def tanh(self) -> Tensor:
         return elementwise.Tanh.apply(self)
 
+    def softmax(self, axis: int = -1) -> Tensor:
+        """exp(x) / sum(exp(x)) along `axis`, computed stably (shifted by the max)."""
+        return activation.softmax(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        """x - logsumexp(x) along `axis`: finite even for huge logits."""
+        return activation.log_softmax(self, axis=axis)
+
     def clip(self, lo: float | None = None, hi: float | None = None) -> Tensor:
         """Limit values to [lo, hi]; the gradient is 1 inside (bounds included) and 0 outside."""
         return elementwise.Clip.apply(self, lo=lo, hi=hi)
@@ -372,7 +383,7 @@ class Tensor:
 
     def flatten(self, start_axis: int = 0) -> Tensor:
         """Merge the axes from `start_axis` on into one."""
-        start = shape_ops.normalize_axis(start_axis, self.ndim, "flatten") if self.ndim else 0
+        start = shape_ops.normalize_axis(start_axis, self.ndim, "flatten", self.shape) if self.ndim else 0
         return self.reshape(*self.shape[:start], -1)
 
     def squeeze(self, axis: Axis = None) -> Tensor:
@@ -380,7 +391,7 @@ class Tensor:
         if axis is None:
             axes = tuple(i for i, n in enumerate(self.shape) if n == 1)
         else:
-            axes = shape_ops.normalize_axes(axis, self.ndim, "squeeze")
+            axes = shape_ops.normalize_axes(axis, self.ndim, "squeeze", self.shape)
             wrong = [a for a in axes if self.shape[a] != 1]
             if wrong:
                 raise ShapeError(f"squeeze: axis {wrong[0]} has length {self.shape[wrong[0]]}, not 1 (shape {self.shape})")
@@ -388,7 +399,7 @@ class Tensor:
 
     def unsqueeze(self, axis: int) -> Tensor:
         """Insert an axis of length 1 at `axis` (counted in the result, as NumPy's expand_dims)."""
-        axis = shape_ops.normalize_axis(axis, self.ndim + 1, "unsqueeze")
+        axis = shape_ops.normalize_axis(axis, self.ndim + 1, "unsqueeze", self.shape)
         return self.reshape(self.shape[:axis] + (1,) + self.shape[axis:])
 
     def broadcast_to(self, shape: Sequence[int]) -> Tensor:
@@ -421,6 +432,37 @@ class _HookHandle:
 _hook_ids = itertools.count()
 
 
+# In-place updates of `target` (the `update` functions of Tensor._update).
+def _assign(target: np.ndarray, value: Any) -> None:
+    target[...] = value
+
+
+def _copy(target: np.ndarray, value: np.ndarray) -> None:
+    np.copyto(target, value, casting="same_kind")
+
+
+def _add(target: np.ndarray, value: Any) -> None:
+    np.add(target, value, out=target)
+
+
+def _subtract(target: np.ndarray, value: Any) -> None:
+    np.subtract(target, value, out=target)
+
+
+def _multiply(target: np.ndarray, value: Any) -> None:
+    np.multiply(target, value, out=target)
+
+
+def _divide(target: np.ndarray, value: Any) -> None:
+    np.true_divide(target, value, out=target)
+
+
+def _scaled(value: Any, alpha: float, dtype: np.dtype) -> Any:
+    """alpha * value in the target's dtype (a Tensor value is unwrapped)."""
+    value = value.data if isinstance(value, Tensor) else value
+    return alpha * np.asarray(value, dtype=dtype)
+
+
 def _shape_arg(args: tuple[Any, ...]) -> tuple[int, ...]:
     """Accept both f(2, 3) and f((2, 3))."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
@@ -430,5 +472,5 @@ def _shape_arg(args: tuple[Any, ...]) -> tuple[int, ...]:
 
 # The ops and the engine use Tensor, so they are imported once it exists.
 from .autograd import engine  # noqa: E402
-from .ops import elementwise, linalg, reduction  # noqa: E402
+from .ops import activation, elementwise, linalg, reduction  # noqa: E402
 from .ops import shape as shape_ops  # noqa: E402
