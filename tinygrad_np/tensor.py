@@ -108,7 +108,13 @@ class Tensor:
         return f"Tensor({body}{''.join(', ' + e for e in extra)})"
 
     def __bool__(self) -> bool:
-        return bool(self.data)
+        try:
+            return bool(self.data)
+        except ValueError:
+            raise ValueError(
+                f"bool: the truth value of a tensor with {self.size} elements (shape {self.shape}) is "
+                f"ambiguous; use a one-element tensor, or reduce first, e.g. `(t > 0).numpy().all()`"
+            ) from None
 
     def __hash__(self) -> int:
         return id(self)

@@ -104,7 +104,11 @@ def _count_consumers(starts: list[Function]) -> dict[Function, int]:
 
 def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
     """Run one node's backward and check what it returned against its inputs."""
-    grads = type(node).backward(node, grad)
+    if anomaly.enabled:
+        with anomaly.running_backward(node):
+            grads = type(node).backward(node, grad)
+    else:
+        grads = type(node).backward(node, grad)
     if not isinstance(grads, tuple):
         grads = (grads,)
     inputs = node.inputs
@@ -207,6 +211,10 @@ def grad(
         gouts = list(grad_outputs)
     if len(gouts) != len(outs):
         raise GraphError(f"grad: got {len(gouts)} grad_outputs for {len(outs)} outputs.")
+    for what, tensors in (("input", ins), ("output", outs)):
+        for i, t in enumerate(tensors):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"grad: {what} {i} must be a Tensor, got {type(t).__name__}")
     for i, t in enumerate(ins):
         if not t.requires_grad:
             raise GraphError(f"grad: input {i} (shape {t.shape}) does not require grad.")

@@ -108,7 +108,10 @@ class Function:
         except ValueError as exc:
             if isinstance(exc, ShapeError):
                 raise
-            shapes = ", ".join(str(a.shape) for a in arrays if isinstance(a, np.ndarray))
+            shape_list = [a.shape for a in arrays if isinstance(a, np.ndarray)]
+            if "broadcast" in str(exc):
+                raise ShapeError(_broadcast_message(cls.__name__, shape_list, exc)) from None
+            shapes = ", ".join(str(s) for s in shape_list)
             raise ShapeError(f"{cls.__name__}: {exc} (input shapes: {shapes})") from None
         raw_out = out_data  # ufuncs on 0-d arrays return NumPy scalars: keep the original for _pack
         if type(out_data) is not np.ndarray:
@@ -147,6 +150,18 @@ def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data:
     if array is raw_out or array is out_data:
         return (_OUTPUT, out_data, 0)
     return (_VALUE, array, 0)
+
+
+def _broadcast_message(op: str, shapes: list[tuple[int, ...]], exc: ValueError) -> str:
+    """Say which axis stops `shapes` from broadcasting together (NumPy's rules, aligned from the right)."""
+    listed = ", ".join(str(s) for s in shapes)
+    for axis in range(-1, -max((len(s) for s in shapes), default=0) - 1, -1):
+        lengths = sorted({s[axis] for s in shapes if len(s) >= -axis} - {1})
+        if len(lengths) > 1:
+            return (f"{op}: input shapes {listed} cannot be broadcast together: aligned from the "
+                    f"right, each axis must have equal lengths or length 1, but axis {axis} has "
+                    f"lengths {' vs '.join(str(n) for n in lengths)}")
+    return f"{op}: {exc} (input shapes: {listed})"  # the clash is inside the op, not between inputs
 
 
 def _check_version(node: Function, tensor: Tensor, version: int, what: str) -> None:

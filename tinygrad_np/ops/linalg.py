@@ -20,8 +20,16 @@ class MatMul(Function):
                 f"matmul: shapes {a.shape} and {b.shape} do not fit: the last axis of a ({k_a}) must "
                 f"equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of b ({k_b})"
             )
+        try:
+            out = np.matmul(a, b)
+        except ValueError:
+            raise ShapeError(
+                f"matmul: the batch axes (all but the last two) of shapes {a.shape} and {b.shape} "
+                f"cannot be broadcast together: {a.shape[:-2]} vs {b.shape[:-2]}; aligned from the "
+                f"right, each batch axis must have equal lengths or length 1"
+            ) from None
         ctx.save_for_backward(a, b)
-        return np.matmul(a, b)
+        return out
 
     @staticmethod
     def backward(ctx, grad):

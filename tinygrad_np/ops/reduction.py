@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..autograd.function import Function
+from ..errors import ShapeError
 from ..tensor import Tensor
 from .shape import normalize_axes
 
@@ -28,7 +29,7 @@ class _Reduction(Function):
 
     @staticmethod
     def setup(ctx, x, axis, name):
-        ctx.axes = normalize_axes(axis, x.ndim, name)
+        ctx.axes = normalize_axes(axis, x.ndim, name, x.shape)
         ctx.in_shape = x.shape
         ctx.kept_shape = _kept_shape(x.shape, ctx.axes)
         return ctx.axes
@@ -64,7 +65,8 @@ class Max(_Reduction):
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction.setup(ctx, x, axis, "max")
         if x.size == 0:
-            raise ValueError("max: cannot reduce an empty tensor")
+            raise ShapeError(f"max: cannot reduce a tensor with no elements (shape {x.shape}); "
+                             f"the maximum of an empty set is undefined")
         out = np.max(x, axis=axes, keepdims=True)
         winners = x == out
         ctx.share = winners / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
@@ -82,7 +84,8 @@ class Min(_Reduction):
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction.setup(ctx, x, axis, "min")
         if x.size == 0:
-            raise ValueError("min: cannot reduce an empty tensor")
+            raise ShapeError(f"min: cannot reduce a tensor with no elements (shape {x.shape}); "
+                             f"the minimum of an empty set is undefined")
         out = np.min(x, axis=axes, keepdims=True)
         winners = x == out
         ctx.share = winners / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)

@@ -11,25 +11,37 @@ from ..errors import ShapeError
 from ..tensor import Tensor
 
 
-def normalize_axis(axis: int, ndim: int, op: str) -> int:
-    """A non-negative axis, or a ShapeError that names the op, the axis and the rank."""
+def normalize_axis(axis: int, ndim: int, op: str, shape: tuple[int, ...] | None = None) -> int:
+    """A non-negative axis, or a ShapeError that names the op, the axis, the shape and the valid range.
+
+    `shape` is the input's shape (for ops that insert an axis, `ndim` is one more than its length).
+    """
     if not isinstance(axis, (int, np.integer)):
         raise TypeError(f"{op}: axis must be an int, got {type(axis).__name__}")
     if not -ndim <= axis < max(ndim, 1):
-        raise ShapeError(f"{op}: axis {axis} is out of range for a tensor with {ndim} dimension(s)")
+        if shape is None:
+            what = f"a tensor with {ndim} dimension(s)"
+        elif len(shape) == ndim:
+            what = f"a tensor of shape {tuple(shape)} ({ndim} dimension(s))"
+        else:
+            what = f"inputs of shape {tuple(shape)} (the result has {ndim} dimension(s))"
+        raise ShapeError(f"{op}: axis {axis} is out of range for {what}; expected an axis in "
+                         f"[{-ndim}, {max(ndim, 1) - 1}]")
     return int(axis) % max(ndim, 1)
 
 
-def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str) -> tuple[int, ...]:
+def normalize_axes(axis: int | Sequence[int] | None, ndim: int, op: str,
+                   shape: tuple[int, ...] | None = None) -> tuple[int, ...]:
     """All axes for None, else the sorted non-negative axes (duplicates rejected)."""
     if axis is None:
         return tuple(range(ndim))
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     if ndim == 0 and all(a in (0, -1) for a in axes):
         return ()
-    result = tuple(sorted(normalize_axis(a, ndim, op) for a in axes))
+    result = tuple(sorted(normalize_axis(a, ndim, op, shape) for a in axes))
     if len(set(result)) != len(result):
-        raise ShapeError(f"{op}: repeated axis in {axis}")
+        where = f" for a tensor of shape {tuple(shape)}" if shape is not None else ""
+        raise ShapeError(f"{op}: repeated axis in {axis}{where}; each axis may appear once")
     return result
 
 
@@ -40,14 +52,25 @@ class Reshape(Function):
         try:
             return x.reshape(shape)
         except ValueError:
-            raise ShapeError(
-                f"reshape: cannot reshape a tensor of shape {x.shape} ({x.size} elements) into shape "
-                f"{tuple(shape)}"
-            ) from None
+            raise ShapeError(_reshape_message(x.shape, x.size, tuple(shape))) from None
 
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.in_shape)
+
+
+def _reshape_message(in_shape: tuple[int, ...], size: int, shape: tuple[Any, ...]) -> str:
+    """Why `shape` cannot hold `size` elements: a count mismatch, an indivisible -1, or a bad length."""
+    head = f"reshape: cannot reshape a tensor of shape {in_shape} ({size} elements) into shape {shape}"
+    if sum(1 for n in shape if n == -1) > 1:
+        return f"{head}: at most one length can be -1 (inferred)"
+    if any(n < -1 for n in shape):
+        return f"{head}: lengths must be >= 0 (or -1 for one inferred length)"
+    known = int(np.prod([n for n in shape if n != -1]))
+    if -1 in shape:
+        return (f"{head}: the other lengths multiply to {known}, which does not divide {size}, so the "
+                f"-1 length cannot be inferred")
+    return f"{head} ({known} elements): the number of elements must stay the same"
 
 
 class Transpose(Function):
@@ -57,7 +80,7 @@ class Transpose(Function):
     def forward(ctx, x, axes=None):
         if axes is None:
             axes = tuple(reversed(range(x.ndim)))
-        normalized = tuple(normalize_axis(a, x.ndim, "transpose") for a in axes)
+        normalized = tuple(normalize_axis(a, x.ndim, "transpose", x.shape) for a in axes)
         if sorted(normalized) != list(range(x.ndim)):
             raise ShapeError(f"transpose: axes {tuple(axes)} are not a permutation of the {x.ndim} axes of shape {x.shape}")
         ctx.axes = normalized  # non-negative, so argsort in backward gives the inverse permutation
@@ -105,7 +128,14 @@ class Pad(Function):
 
     @staticmethod
     def forward(ctx, x, pad_width, value=0.0):
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)) if x.ndim else np.zeros((0, 2), np.int64)
+        try:
+            widths = (np.broadcast_to(np.asarray(pad_width, dtype=np.int64), (x.ndim, 2)) if x.ndim
+                      else np.zeros((0, 2), np.int64))
+        except ValueError:
+            raise ShapeError(
+                f"pad: pad_width {np.asarray(pad_width).tolist()} does not fit a tensor of shape {x.shape}: "
+                f"expected one (before, after) pair per axis ({x.ndim} pairs), a single pair, or an int"
+            ) from None
         if (widths < 0).any():
             raise ShapeError(f"pad: pad widths must be >= 0, got {np.asarray(pad_width).tolist()}")
         ctx.window = tuple(slice(int(b), int(b) + n) for (b, _), n in zip(widths, x.shape))
@@ -171,8 +201,8 @@ class Concatenate(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         if not arrays:
-            raise ValueError("concatenate: need at least one tensor")
-        ctx.axis = normalize_axis(axis, arrays[0].ndim, "concatenate")
+            raise ShapeError("concatenate: got an empty sequence; expected at least one tensor")
+        ctx.axis = normalize_axis(axis, arrays[0].ndim, "concatenate", arrays[0].shape)
         ctx.bounds = np.cumsum([0] + [a.shape[ctx.axis] for a in arrays]).tolist()
         try:
             return np.concatenate(arrays, axis=ctx.axis)
@@ -191,8 +221,8 @@ class Stack(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
         if not arrays:
-            raise ValueError("stack: need at least one tensor")
-        ctx.axis = normalize_axis(axis, arrays[0].ndim + 1, "stack")
+            raise ShapeError("stack: got an empty sequence; expected at least one tensor")
+        ctx.axis = normalize_axis(axis, arrays[0].ndim + 1, "stack", arrays[0].shape)
         ctx.count = len(arrays)
         if len({a.shape for a in arrays}) > 1:
             shapes = ", ".join(str(a.shape) for a in arrays)
