@@ -42,6 +42,9 @@ class Tensor:
     def __init__(self, data: ArrayLike, requires_grad: bool = False, dtype: Any = None,
                  name: str | None = None) -> None:
         self.data = _to_array(data, dtype)
+        if self.data.dtype.kind not in "biufc":
+            raise TypeError(f"Tensor: data must be numbers or booleans, got dtype {self.data.dtype} "
+                            f"(shape {self.data.shape}); convert strings or objects to numbers first")
         self.grad: Tensor | None = None
         self.grad_fn = None
         self.name = name

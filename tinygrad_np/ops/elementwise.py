@@ -212,6 +212,8 @@ class Clip(Function):
         ctx.lo, ctx.hi = lo, hi
         if lo is None and hi is None:
             return x.copy()
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"clip: lo ({lo}) must be <= hi ({hi}) (input shape {x.shape})")
         if x.dtype.kind == "f":  # bounds take x's dtype, so float64 bounds never upcast a float32 x
             lo, hi = (None if v is None else np.asarray(v, dtype=x.dtype) for v in (lo, hi))
         return np.clip(x, lo, hi)

@@ -102,7 +102,11 @@ class Var(_Reduction):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axes = _Reduction.setup(ctx, x, axis, "var")
-        ctx.divisor = int(np.prod([x.shape[a] for a in axes])) - ddof
+        count = int(np.prod([x.shape[a] for a in axes]))
+        if ddof >= count:
+            raise ShapeError(f"var: ddof={ddof} leaves no degrees of freedom for {count} element(s) per "
+                             f"result (shape {x.shape}, axis {axis}); expected ddof < {count}")
+        ctx.divisor = count - ddof
         ctx.save_for_backward(x)
         return np.var(x, axis=axes, keepdims=keepdims, ddof=ddof)
 

@@ -49,6 +49,8 @@ class Reshape(Function):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
+        if any(n < -1 for n in shape):
+            raise ShapeError(_reshape_message(x.shape, x.size, tuple(shape)))
         try:
             return x.reshape(shape)
         except ValueError:
