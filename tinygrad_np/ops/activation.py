@@ -126,7 +126,7 @@ def relu(x: Tensor) -> Tensor:
 
 
 def sigmoid(x: Tensor) -> Tensor:
-    """1 / (1 + exp(-x)) elementwise, without overflow for large |x|."""
+    """1 / (1 + exp(-x)) elementwise, without overflow for large ``|x|``."""
     return require_float_tensor(x, "sigmoid").sigmoid()
 
 
