@@ -50,7 +50,7 @@ class Tensor:
         self.name = name
         self._version = 0
         self._retains_grad = False
-        self._hooks: dict[int, Callable[[Tensor], Tensor | None]] = {}
+        self._hooks: dict[int, Callable[[Tensor], Tensor | None]] | None = None  # made on first hook
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -66,7 +66,7 @@ class Tensor:
         t.name = None
         t._version = 0
         t._retains_grad = False
-        t._hooks = {}
+        t._hooks = None
         return t
 
     # -- properties --------------------------------------------------------------------------------
@@ -148,12 +148,17 @@ class Tensor:
         """Keep `.grad` on this non-leaf tensor after backward (leaves always keep it)."""
         if self.grad_fn is not None:
             self._retains_grad = True
+            self.grad_fn.track_output(self)
 
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> _HookHandle:
         """Call `hook(grad)` when this tensor's gradient is computed; a returned Tensor replaces it."""
         if not self.requires_grad:
             raise GraphError("register_hook: cannot register a hook on a tensor that does not require grad.")
         key = next(_hook_ids)
+        if self.grad_fn is not None:
+            self.grad_fn.track_output(self)
+        if self._hooks is None:
+            self._hooks = {}
         self._hooks[key] = hook
         return _HookHandle(self._hooks, key)
 

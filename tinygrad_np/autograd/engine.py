@@ -35,6 +35,9 @@ def run_backward(
     captured: dict[int, Tensor | None] | None = None
     if capture is not None:
         captured = {id(t): None for t in capture}
+        for t in capture:  # a non-leaf's gradient is found through its node's output reference
+            if t.grad_fn is not None:
+                t.grad_fn.track_output(t)
     buffers: dict[Function, Tensor] = {}
     with _Mode(create_graph):
         for root, grad in zip(roots, root_grads):
@@ -51,7 +54,8 @@ def run_backward(
             inputs = node.inputs
             grads: tuple[Tensor | None, ...] = ()
             if grad is not None:
-                out = node._output_ref()
+                ref = node._output_ref
+                out = ref() if ref is not None else None
                 if out is not None and (out._hooks or out._retains_grad or captured is not None):
                     grad = _finish_tensor_grad(out, grad, captured, create_graph)
                 grads = _call_backward(node, grad)
@@ -103,13 +107,13 @@ def _count_consumers(starts: list[Function]) -> dict[Function, int]:
 
 
 def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
-    """Run one node's backward and check what it returned against its inputs."""
+    """Run one node's backward and check what it returned: one gradient per input, of its shape and dtype."""
     if anomaly.enabled:
         with anomaly.running_backward(node):
             grads = type(node).backward(node, grad)
     else:
         grads = type(node).backward(node, grad)
-    if not isinstance(grads, tuple):
+    if type(grads) is not tuple:
         grads = (grads,)
     inputs = node.inputs
     if len(grads) != len(inputs):
@@ -117,20 +121,22 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
             f"{node.name}.backward returned {len(grads)} gradient(s) but forward took {len(inputs)} "
             f"argument(s); return one per forward argument (None for those without a gradient)."
         )
+    needs = node.needs_input_grad
     checked: list[Tensor | None] = []
-    for i, (t, g) in enumerate(zip(inputs, grads)):
-        if g is None or t is None or not node.needs_input_grad[i]:
+    for i, g in enumerate(grads):
+        if g is None or not needs[i]:
             checked.append(None)
             continue
-        if not isinstance(g, Tensor):
-            g = Tensor(np.asarray(g, dtype=t.dtype))
-        if g.shape != t.shape:
+        expected = inputs[i].data  # type: ignore[union-attr]
+        if type(g) is not Tensor:
+            g = g if isinstance(g, Tensor) else Tensor(np.asarray(g, dtype=expected.dtype))
+        if g.data.shape != expected.shape:
             raise GraphError(
                 f"{node.name}.backward returned a gradient of shape {g.shape} for input {i}, "
-                f"which has shape {t.shape}; a gradient must have its input's shape."
+                f"which has shape {expected.shape}; a gradient must have its input's shape."
             )
-        if g.dtype != t.dtype:
-            g = g.astype(t.dtype)
+        if g.data.dtype != expected.dtype:
+            g = g.astype(expected.dtype)
         if anomaly.enabled:
             anomaly.check_backward(node, i, g.data)
         checked.append(g)

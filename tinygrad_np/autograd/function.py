@@ -83,7 +83,7 @@ class Function:
 
     @property
     def output(self) -> Tensor | None:
-        """The Tensor this node produced, if the user still holds it (a weak reference)."""
+        """The Tensor this node produced, if it is tracked and still alive (a weak reference)."""
         return self._output_ref() if self._output_ref is not None else None
 
     # -- recording -------------------------------------------------------------------------------
@@ -122,13 +122,20 @@ class Function:
             return Tensor._make(out_data, None)
         ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
         out = Tensor._make(out_data, ctx)
-        ctx._output_ref = weakref.ref(out)
         if ctx._to_save:
             ctx._saved = tuple(_pack(a, ctx.inputs, raw_out, out_data) for a in ctx._to_save)
             ctx._to_save = ()
+            if any(entry is not None and entry[0] == _OUTPUT for entry in ctx._saved):
+                ctx.track_output(out)
         if anomaly.enabled:
             ctx.creation_traceback = anomaly.current_traceback()
         return out
+
+    def track_output(self, tensor: Tensor) -> None:
+        """Keep a weak reference to the output (made only when needed: a saved output, a hook,
+        retain_grad), so the node never keeps its output alive."""
+        if self._output_ref is None:
+            self._output_ref = weakref.ref(tensor)
 
     def release(self) -> None:
         """Drop what backward needed: saved arrays and input references (after a non-retained pass)."""

@@ -23,7 +23,9 @@ class Add(Function):
     @staticmethod
     def backward(ctx, grad):
         a_shape, b_shape = ctx.shapes
-        return grad.sum_to(a_shape), grad.sum_to(b_shape)
+        ga = grad.sum_to(a_shape) if ctx.needs_input_grad[0] else None
+        gb = grad.sum_to(b_shape) if ctx.needs_input_grad[1] else None
+        return ga, gb
 
 
 class Sub(Function):
@@ -35,8 +37,9 @@ class Sub(Function):
     @staticmethod
     def backward(ctx, grad):
         a_shape, b_shape = ctx.shapes
+        ga = grad.sum_to(a_shape) if ctx.needs_input_grad[0] else None
         gb = (-grad).sum_to(b_shape) if ctx.needs_input_grad[1] else None
-        return grad.sum_to(a_shape), gb
+        return ga, gb
 
 
 class Mul(Function):
