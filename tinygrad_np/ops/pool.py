@@ -1,2 +1,227 @@
-"""(being written)"""
-__all__: list[str] = []
+"""Max and average pooling over (N, C, H, W) images, PyTorch's semantics (count_include_pad=True).
+
+Every op is a short loop over the KH*KW kernel offsets, each step one vectorised NumPy call on a
+strided view of all windows at once. Max pooling stores the offset of each window's first maximum
+(row-major) in forward; its backward scatters through those offsets, and that scatter's backward
+gathers through them again, so both pools are twice differentiable.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..errors import ShapeError
+from ..tensor import Tensor
+from .im2col import Geometry, IntPair, check_window_args, crop, make_geometry, pad, pair
+
+__all__ = ["avg_pool2d", "max_pool2d"]
+
+
+# -- views of all windows, one per kernel offset ---------------------------------------------------
+def _offset_views(xp: np.ndarray, geom: Geometry) -> list[np.ndarray]:
+    """For each kernel offset (row-major), the (N, C, OH, OW) view of the padded image it reads."""
+    if geom.tiles() and xp.flags.c_contiguous:
+        # non-overlapping windows that cover the image: offset (i, j) is [:, :, :, i, :, j] of a reshape
+        (kh, kw), (oh, ow) = geom.kernel, geom.out
+        blocks = xp.reshape(xp.shape[:2] + (oh, kh, ow, kw))
+        return [blocks[:, :, :, i, :, j] for i in range(kh) for j in range(kw)]
+    return [xp[:, :, rows, cols] for _, (rows, cols) in geom.offsets()]
+
+
+def _scatter_targets(n: int, c: int, geom: Geometry, dtype: np.dtype) -> tuple[np.ndarray, list[np.ndarray], bool]:
+    """A padded canvas for a backward scatter, the view of it under each kernel offset, and whether
+    windows overlap (then the scatter must accumulate). The canvas is zeros where no window writes."""
+    (kh, kw), (oh, ow) = geom.kernel, geom.out
+    hp, wp = geom.padded
+    if geom.tiles():  # every element lies in exactly one window: no zero-fill needed
+        blocks = np.empty((n, c, oh, kh, ow, kw), dtype=dtype)
+        return blocks.reshape(n, c, hp, wp), [blocks[:, :, :, i, :, j] for i in range(kh) for j in range(kw)], False
+    canvas = np.zeros((n, c, hp, wp), dtype=dtype)
+    overlap = any(s < k for s, k in zip(geom.stride, geom.kernel))
+    return canvas, [canvas[:, :, rows, cols] for _, (rows, cols) in geom.offsets()], overlap
+
+
+def _index_dtype(geom: Geometry) -> np.dtype:
+    return np.dtype(np.uint8 if geom.kernel[0] * geom.kernel[1] <= 256 else np.intp)
+
+
+# -- NumPy kernels ---------------------------------------------------------------------------------
+def max_pool_forward(x: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
+    """The max of every window and the row-major offset of its first maximum (ties go to the first)."""
+    views = _offset_views(pad(x, geom, -np.inf), geom)
+    if len(views) == 1:
+        return views[0].copy(), np.zeros(views[0].shape, dtype=_index_dtype(geom))
+    out = np.maximum(views[0], views[1])
+    for view in views[2:]:
+        np.maximum(out, view, out=out)
+    # offset of the first maximum = how many leading offsets are *not* the maximum
+    searching = views[0] != out
+    index = searching.astype(_index_dtype(geom))
+    differs = np.empty_like(searching)
+    for view in views[1:-1]:
+        np.not_equal(view, out, out=differs)
+        searching &= differs
+        index += searching
+    return out, index
+
+
+def _select(grad: np.ndarray, chosen: np.ndarray, exact: bool, out: np.ndarray | None = None) -> np.ndarray:
+    """grad where `chosen`, else 0: a multiply, or if `exact` a select (0 * inf would be NaN)."""
+    if not exact:
+        return np.multiply(grad, chosen, out=out)
+    picked = np.where(chosen, grad, np.zeros((), dtype=grad.dtype))
+    if out is None:
+        return picked
+    out[...] = picked
+    return out
+
+
+def max_pool_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shape: tuple[int, ...]) -> np.ndarray:
+    """Max pooling's backward: each window's gradient goes to its stored maximum, summed where
+    windows overlap; (N, C, OH, OW) -> `shape`."""
+    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype)
+    # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
+    exact = not np.isfinite(np.add.reduce(grad, axis=None))
+    chosen = np.empty(index.shape, dtype=bool)
+    for k, target in enumerate(targets):
+        np.equal(index, k, out=chosen)
+        if overlap:
+            target += _select(grad, chosen, exact)
+        else:
+            _select(grad, chosen, exact, out=target)
+    return crop(canvas, geom)
+
+
+def max_pool_gather(x: np.ndarray, index: np.ndarray, geom: Geometry) -> np.ndarray:
+    """Each window's element at its stored offset (the adjoint of `max_pool_scatter`)."""
+    views = _offset_views(pad(x, geom), geom)
+    out = np.empty(index.shape, dtype=x.dtype)
+    for k, view in enumerate(views):
+        np.copyto(out, view, where=index == k)
+    return out
+
+
+def avg_pool_forward(x: np.ndarray, geom: Geometry) -> np.ndarray:
+    """The mean of every window; padding counts as zeros in the mean (count_include_pad=True)."""
+    views = _offset_views(pad(x, geom), geom)
+    out = views[0].copy() if len(views) == 1 else np.add(views[0], views[1])
+    for view in views[2:]:
+        out += view
+    out *= 1.0 / len(views)
+    return out
+
+
+def avg_pool_scatter(grad: np.ndarray, geom: Geometry, shape: tuple[int, ...]) -> np.ndarray:
+    """Average pooling's backward: each window's gradient spread evenly over its elements."""
+    share = grad * (1.0 / (geom.kernel[0] * geom.kernel[1]))
+    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype)
+    for target in targets:
+        if overlap:
+            target += share
+        else:
+            target[...] = share
+    return crop(canvas, geom)
+
+
+# -- Functions -------------------------------------------------------------------------------------
+class MaxPool2d(Function):
+    """max_pool2d; saves the offset of each window's maximum. Backward: MaxPool2dScatter."""
+
+    @staticmethod
+    def forward(ctx, x, geom):
+        ctx.geom, ctx.in_shape = geom, x.shape
+        out, index = max_pool_forward(x, geom)
+        ctx.save_for_backward(index)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_tensors
+        return MaxPool2dScatter.apply(grad, index=index.data, geom=ctx.geom, shape=ctx.in_shape)
+
+
+class MaxPool2dScatter(Function):
+    """Route window gradients to the stored maxima. Backward: MaxPool2dGather (same offsets)."""
+
+    @staticmethod
+    def forward(ctx, grad, index, geom, shape):
+        ctx.index, ctx.geom = index, geom
+        return max_pool_scatter(grad, index, geom, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MaxPool2dGather.apply(grad, index=ctx.index, geom=ctx.geom)
+
+
+class MaxPool2dGather(Function):
+    """Read each window at its stored offset. Backward: MaxPool2dScatter (same offsets)."""
+
+    @staticmethod
+    def forward(ctx, x, index, geom):
+        ctx.index, ctx.geom, ctx.in_shape = index, geom, x.shape
+        return max_pool_gather(x, index, geom)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return MaxPool2dScatter.apply(grad, index=ctx.index, geom=ctx.geom, shape=ctx.in_shape)
+
+
+class AvgPool2d(Function):
+    """avg_pool2d. Backward: AvgPool2dScatter."""
+
+    @staticmethod
+    def forward(ctx, x, geom):
+        ctx.geom, ctx.in_shape = geom, x.shape
+        return avg_pool_forward(x, geom)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AvgPool2dScatter.apply(grad, geom=ctx.geom, shape=ctx.in_shape)
+
+
+class AvgPool2dScatter(Function):
+    """Spread window gradients evenly over the windows. Backward: AvgPool2d (its adjoint)."""
+
+    @staticmethod
+    def forward(ctx, grad, geom, shape):
+        ctx.geom = geom
+        return avg_pool_scatter(grad, geom, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return AvgPool2d.apply(grad, geom=ctx.geom)
+
+
+# -- public API ------------------------------------------------------------------------------------
+def _pool_geometry(op: str, x: Any, kernel_size: IntPair, stride: IntPair | None, padding: IntPair) -> Geometry:
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype} (shape {x.shape})")
+    if x.ndim != 4:
+        raise ShapeError(f"{op}: expected a 4-D input (N, C, H, W), got shape {x.shape}")
+    kernel = pair(kernel_size, "kernel_size", op)
+    default = stride is None or (isinstance(stride, (tuple, list)) and not stride)  # PyTorch: None or []
+    stride_ = kernel if default else pair(stride, "stride", op)
+    ph, pw = pair(padding, "padding", op)
+    check_window_args(op, kernel, stride_, (ph, ph, pw, pw), (1, 1))
+    if ph > kernel[0] // 2 or pw > kernel[1] // 2:
+        raise ShapeError(f"{op}: padding {(ph, pw)} must be at most half of kernel_size {kernel} "
+                         f"(input shape {x.shape})")
+    return make_geometry(op, x.shape, kernel, stride_, (ph, ph, pw, pw), (1, 1))
+
+
+def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> Tensor:
+    """Max over each window of (N, C, H, W) (stride defaults to kernel_size; padding is -inf).
+
+    The gradient of a window goes to its first maximum in row-major order, as in PyTorch.
+    """
+    return MaxPool2d.apply(x, geom=_pool_geometry("max_pool2d", x, kernel_size, stride, padding))
+
+
+def avg_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> Tensor:
+    """Mean over each window of (N, C, H, W) (stride defaults to kernel_size; zero padding is
+    counted in the mean, PyTorch's count_include_pad=True)."""
+    return AvgPool2d.apply(x, geom=_pool_geometry("avg_pool2d", x, kernel_size, stride, padding))

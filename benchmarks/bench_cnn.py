@@ -1,0 +1,401 @@
+"""CNN training speed: tinygrad_np against PyTorch (CPU) and a classic hand-written NumPy CNN.
+
+    python benchmarks/bench_cnn.py                 # 20 timed steps per model
+    python benchmarks/bench_cnn.py --steps 50
+    python benchmarks/bench_cnn.py --quick         # a few steps, small inference set, no memory probes
+
+Two MNIST-sized models on random data (float32, SGD, cross-entropy):
+
+- A: conv(1->30, 5x5) - ReLU - maxpool 2 - affine(4320->100) - ReLU - affine(100->10), batch 100;
+- B: conv(1->32, 3x3, pad 1) - ReLU - pool 2 - conv(32->64, 3x3, pad 1) - ReLU - pool 2
+  - affine(3136->128) - ReLU - affine(128->10), batch 128.
+
+The implementations train in alternating blocks of 5 steps (the first of each block is not counted:
+idle BLAS/OpenMP threads of the previous library still spin for a moment), so that load from other
+processes hits all of them alike; the median ms/step is reported. Also:
+inference images/s, peak memory of a training step (tracemalloc for the NumPy implementations, and
+the peak-RSS growth of a fresh process running the steps for all three), and the framework's cost per
+op (forward + backward of a 10,000-op chain of tiny tensors). All implementations start from the
+same weights, and a first check makes sure they compute the same loss and gradients.
+
+BLAS threads: numpy's BLAS and PyTorch both get `--threads` (default 2) threads.
+"""
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+
+def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--steps", type=int, default=20, help="timed training steps per model and implementation")
+    parser.add_argument("--quick", action="store_true", help="few steps, 2,000 inference images, no memory probes")
+    parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
+    parser.add_argument("--models", default="A,B", help="comma-separated: A, B")
+    parser.add_argument("--classic-dtype", default="float64",
+                        help="dtype of the classic NumPy CNN (as published: float64)")
+    parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    parser.add_argument("--probe", nargs=2, metavar=("IMPL", "MODEL"), help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+ARGS = _parse_args()
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, str(ARGS.threads))  # before NumPy loads its BLAS
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+for _path in (ROOT, ROOT / "benchmarks"):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+import tinygrad_np as tg  # noqa: E402
+import tinygrad_np.functional as F  # noqa: E402
+from classic_numpy import ClassicCNN  # noqa: E402
+
+try:
+    if ARGS.no_torch:
+        raise ImportError
+    import torch  # noqa: E402
+
+    torch.set_num_threads(ARGS.threads)
+except ImportError:
+    torch = None
+
+LR = 0.01
+# conv layers: (out channels, in channels, kernel, padding), each followed by ReLU and a 2x2 max pool;
+# then affine layers (in, out), ReLU between them.
+SPECS: dict[str, dict[str, Any]] = {
+    "A": {"batch": 100, "convs": [(30, 1, 5, 0)], "affines": [(4320, 100), (100, 10)]},
+    "B": {"batch": 128, "convs": [(32, 1, 3, 1), (64, 32, 3, 1)], "affines": [(3136, 128), (128, 10)]},
+}
+
+
+def init_weights(model: str, seed: int = 0) -> dict[str, np.ndarray]:
+    """He-scaled float32 weights shared by all implementations; affine weights are (out, in)."""
+    rng = np.random.default_rng(seed)
+    spec, weights = SPECS[model], {}
+    for i, (out, cin, k, _) in enumerate(spec["convs"]):
+        weights[f"conv{i}.W"] = (rng.standard_normal((out, cin, k, k)) * np.sqrt(2 / (cin * k * k))).astype(np.float32)
+        weights[f"conv{i}.b"] = (0.01 * rng.standard_normal(out)).astype(np.float32)
+    for i, (fin, out) in enumerate(spec["affines"]):
+        weights[f"fc{i}.W"] = (rng.standard_normal((out, fin)) * np.sqrt(2 / fin)).astype(np.float32)
+        weights[f"fc{i}.b"] = (0.01 * rng.standard_normal(out)).astype(np.float32)
+    return weights
+
+
+def random_batch(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+
+
+# -- the three implementations ----------------------------------------------------------------------
+class Tinygrad:
+    name = "tinygrad_np"
+
+    def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
+        self.spec = SPECS[model]
+        self.params = {k: tg.Tensor(v.copy(), requires_grad=True) for k, v in weights.items()}
+
+    def forward(self, x: tg.Tensor) -> tg.Tensor:
+        p = self.params
+        for i, (_, _, _, pad) in enumerate(self.spec["convs"]):
+            x = F.max_pool2d(F.relu(F.conv2d(x, p[f"conv{i}.W"], p[f"conv{i}.b"], padding=pad)), 2)
+        x = x.flatten(1)
+        last = len(self.spec["affines"]) - 1
+        for i in range(last + 1):
+            x = F.linear(x, p[f"fc{i}.W"], p[f"fc{i}.b"])
+            if i < last:
+                x = F.relu(x)
+        return x
+
+    def loss(self, images: np.ndarray, labels: np.ndarray) -> tg.Tensor:
+        logits = self.forward(tg.Tensor(images))
+        if hasattr(F, "cross_entropy"):
+            return F.cross_entropy(logits, labels)
+        onehot = tg.Tensor(np.eye(logits.shape[1], dtype=logits.dtype)[labels])  # until F.cross_entropy exists
+        log_probs = logits - logits.logsumexp(axis=1, keepdims=True)
+        return -(log_probs * onehot).sum() * (1.0 / len(labels))
+
+    def step(self, images: np.ndarray, labels: np.ndarray) -> float:
+        loss = self.loss(images, labels)
+        for p in self.params.values():
+            p.grad = None
+        loss.backward()
+        with tg.no_grad():
+            for p in self.params.values():
+                p -= LR * p.grad
+        return loss.item()
+
+    def grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        loss = self.loss(images, labels)
+        loss.backward()
+        return loss.item(), {k: p.grad.data for k, p in self.params.items()}
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        with tg.no_grad():
+            return self.forward(tg.Tensor(images)).data
+
+
+class Torch:
+    name = "pytorch"
+
+    def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
+        self.spec = SPECS[model]
+        self.params = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in weights.items()}
+
+    def forward(self, x: Any) -> Any:
+        tf, p = torch.nn.functional, self.params
+        for i, (_, _, _, pad) in enumerate(self.spec["convs"]):
+            x = tf.max_pool2d(tf.relu(tf.conv2d(x, p[f"conv{i}.W"], p[f"conv{i}.b"], padding=pad)), 2)
+        x = x.flatten(1)
+        last = len(self.spec["affines"]) - 1
+        for i in range(last + 1):
+            x = tf.linear(x, p[f"fc{i}.W"], p[f"fc{i}.b"])
+            if i < last:
+                x = tf.relu(x)
+        return x
+
+    def loss(self, images: np.ndarray, labels: np.ndarray) -> Any:
+        return torch.nn.functional.cross_entropy(self.forward(torch.from_numpy(images)), torch.from_numpy(labels))
+
+    def step(self, images: np.ndarray, labels: np.ndarray) -> float:
+        loss = self.loss(images, labels)
+        for p in self.params.values():
+            p.grad = None
+        loss.backward()
+        with torch.no_grad():
+            for p in self.params.values():
+                p -= LR * p.grad
+        return loss.item()
+
+    def grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        loss = self.loss(images, labels)
+        loss.backward()
+        return loss.item(), {k: p.grad.numpy() for k, p in self.params.items()}
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return self.forward(torch.from_numpy(images)).numpy()
+
+
+class Classic:
+    name = "classic numpy"
+
+    def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
+        self.dtype = np.dtype(ARGS.classic_dtype)
+        self.net = ClassicCNN(model, dtype=self.dtype)
+        names = {f"conv{i}": f"conv{i + 1}" for i in range(2)} | {f"fc{i}": f"fc{i + 1}" for i in range(2)}
+        for key, value in weights.items():
+            layer, kind = key.split(".")
+            target = self.net.params[f"{names[layer]}.{kind}"]
+            target[...] = value.T if layer.startswith("fc") and kind == "W" else value
+        self.back = {f"{names[k.split('.')[0]]}.{k.split('.')[1]}": k for k in weights}
+
+    def step(self, images: np.ndarray, labels: np.ndarray) -> float:
+        return self.net.sgd_step(images.astype(self.dtype, copy=False), labels, LR)
+
+    def grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
+        loss, grads = self.net.gradient(images.astype(self.dtype), labels)
+        out = {}
+        for key, value in grads.items():
+            ours = self.back[key]
+            out[ours] = value.T if ours.startswith("fc") and ours.endswith(".W") else value
+        return loss, out
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        return self.net.predict(images.astype(self.dtype, copy=False))
+
+
+def implementations() -> list[type]:
+    return [Tinygrad] + ([Torch] if torch is not None else []) + [Classic]
+
+
+# -- measurements -----------------------------------------------------------------------------------
+def check_agreement(model: str) -> str:
+    """All implementations give the same loss and gradients from the same weights (loose: float32)."""
+    weights = init_weights(model)
+    images, labels = random_batch(8, seed=7)
+    ref_loss, ref = Tinygrad(model, weights).grads(images, labels)
+    worst = 0.0
+    for impl in implementations()[1:]:
+        loss, grads = impl(model, weights).grads(images, labels)
+        worst = max(worst, abs(loss - ref_loss) / max(abs(ref_loss), 1e-6))
+        for key, g in ref.items():
+            err = np.abs(np.asarray(grads[key], np.float64) - g).max() / max(np.abs(g).max(), 1e-6)
+            worst = max(worst, err)
+    if worst > 1e-3:
+        raise SystemExit(f"model {model}: the implementations disagree (max relative difference {worst:.2e})")
+    return f"losses and gradients agree (max relative difference {worst:.1e})"
+
+
+def time_training(model: str, steps: int, block: int = 5) -> dict[str, list[float]]:
+    """ms per training step. Implementations take turns in blocks of `block` steps, and the first
+    step of each block is not counted: BLAS and OpenMP worker threads keep spinning for a while
+    after their last call, and would otherwise steal a core from the next implementation's step."""
+    weights = init_weights(model)
+    images, labels = random_batch(SPECS[model]["batch"])
+    impls = [cls(model, weights) for cls in implementations()]
+    times: dict[str, list[float]] = {impl.name: [] for impl in impls}
+    for turn in range(-(-steps // (block - 1))):
+        for impl in impls[turn % len(impls):] + impls[:turn % len(impls)]:
+            for k in range(block):
+                gc.collect()
+                start = time.perf_counter()
+                impl.step(images, labels)
+                elapsed = time.perf_counter() - start
+                if k and len(times[impl.name]) < steps:
+                    times[impl.name].append(elapsed * 1e3)
+    return times
+
+
+def time_inference(model: str, count: int, batch: int = 500) -> dict[str, float]:
+    weights = init_weights(model)
+    images, _ = random_batch(count, seed=3)
+    result = {}
+    for cls in implementations():
+        impl = cls(model, weights)
+        impl.predict(images[:batch])  # warm up
+        best = float("inf")
+        for _ in range(2):
+            start = time.perf_counter()
+            for i in range(0, count, batch):
+                impl.predict(images[i:i + batch])
+            best = min(best, time.perf_counter() - start)
+        result[impl.name] = count / best
+    return result
+
+
+def traced_peak(model: str) -> dict[str, float]:
+    """Peak bytes NumPy allocates during one training step (tracemalloc sees NumPy, not PyTorch)."""
+    weights = init_weights(model)
+    images, labels = random_batch(SPECS[model]["batch"])
+    result = {}
+    for cls in (Tinygrad, Classic):
+        impl = cls(model, weights)
+        impl.step(images, labels)
+        gc.collect()
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        impl.step(images, labels)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        result[impl.name] = (peak - base) / 2**20
+    return result
+
+
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. VmHWM (Linux) starts afresh at exec; getrusage's
+    ru_maxrss does not (a child started by a big parent inherits the parent's peak)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    scale = 1 if sys.platform == "darwin" else 1024  # ru_maxrss: bytes on macOS, KiB elsewhere
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 2**20
+
+
+def probe_rss(impl_name: str, model: str) -> None:
+    """(Run in a fresh process.) Print how far 3 training steps push the peak RSS above the setup's."""
+    cls = {c.name: c for c in implementations()}[impl_name]
+    impl = cls(model, init_weights(model))
+    images, labels = random_batch(SPECS[model]["batch"])
+    gc.collect()
+    before = peak_rss_mib()
+    for _ in range(3):
+        impl.step(images, labels)
+    print(json.dumps({"mib": peak_rss_mib() - before}))
+
+
+def rss_growth(model: str) -> dict[str, float]:
+    result = {}
+    for cls in implementations():
+        cmd = [sys.executable, __file__, "--probe", cls.name, model, "--threads", str(ARGS.threads),
+               "--classic-dtype", ARGS.classic_dtype]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        result[cls.name] = json.loads(out.strip().splitlines()[-1])["mib"]
+    return result
+
+
+def tinygrad_overhead(n: int) -> float:
+    """Microseconds per op for forward + backward of a chain of n tiny ops."""
+    x = tg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True)
+    start = time.perf_counter()
+    y = x
+    for i in range(n):
+        y = y * 1.0001 if i % 2 else y + 0.5
+    y.sum().backward()
+    return (time.perf_counter() - start) / n * 1e6
+
+
+def torch_overhead(n: int) -> float:
+    x = torch.ones(4, requires_grad=True)
+    start = time.perf_counter()
+    y = x
+    for i in range(n):
+        y = y * 1.0001 if i % 2 else y + 0.5
+    y.sum().backward()
+    return (time.perf_counter() - start) / n * 1e6
+
+
+# -- report -----------------------------------------------------------------------------------------
+def main() -> None:
+    if ARGS.probe:
+        probe_rss(*ARGS.probe)
+        return
+    steps = min(ARGS.steps, 5) if ARGS.quick else ARGS.steps
+    models = [m.strip() for m in ARGS.models.split(",") if m.strip()]
+    print(f"numpy {np.__version__}, {ARGS.threads} BLAS thread(s); classic NumPy CNN in {ARGS.classic_dtype}")
+    print(f"pytorch {torch.__version__} with {torch.get_num_threads()} threads" if torch is not None
+          else "pytorch: not installed, its column is skipped")
+    for model in models:
+        spec = SPECS[model]
+        print(f"\nmodel {model} (batch {spec['batch']}): {check_agreement(model)}")
+        times = time_training(model, steps)
+        med = {name: statistics.median(ts) for name, ts in times.items()}
+        print(f"  training step, ms (median of {steps}, in alternating blocks; min in brackets)")
+        for name, ts in times.items():
+            print(f"    {name:14s} {med[name]:9.1f}  [{min(ts):.1f}]")
+        ours = med[Tinygrad.name]
+        if Torch.name in med:
+            print(f"    tinygrad_np / pytorch       = {ours / med[Torch.name]:.2f}x  (target <= 1.0x)")
+        print(f"    classic numpy / tinygrad_np = {med[Classic.name] / ours:.1f}x  (target >= 4x)")
+        count = 2000 if ARGS.quick else 10000
+        rates = time_inference(model, count)
+        print(f"  inference on {count:,} images (batches of 500), images/s")
+        for name, rate in rates.items():
+            print(f"    {name:14s} {rate:11,.0f}")
+        peaks = traced_peak(model)
+        print("  peak memory of one training step, MiB allocated by NumPy (tracemalloc)")
+        for name, mib in peaks.items():
+            print(f"    {name:14s} {mib:9.1f}")
+        if not ARGS.quick:
+            growth = rss_growth(model)
+            print("  peak-RSS growth of a fresh process over 3 training steps, MiB")
+            for name, mib in growth.items():
+                print(f"    {name:14s} {mib:9.1f}")
+    n = 10000
+    ours = min(tinygrad_overhead(n) for _ in range(3))
+    print(f"\nframework overhead, forward + backward of a {n:,}-op chain of 4-element tensors, us/op")
+    print(f"    tinygrad_np    {ours:9.2f}")
+    if torch is not None:
+        theirs = min(torch_overhead(n) for _ in range(3))
+        print(f"    pytorch        {theirs:9.2f}   tinygrad_np / pytorch = {ours / theirs:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
