@@ -250,6 +250,8 @@ class Tensor:
         """Turn a scalar, list or array into a constant Tensor of this tensor's float dtype."""
         if isinstance(other, Tensor):
             return other
+        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":  # the common case
+            return Tensor._make(np.array(other, dtype=self.data.dtype), None)
         array = np.asarray(other)
         if self.dtype.kind == "f" and array.dtype.kind in "biuf":
             array = array.astype(self.dtype, copy=False)

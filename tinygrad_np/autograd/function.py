@@ -93,15 +93,18 @@ class Function:
         ctx = cls()
         arrays = []
         needs = []
+        inputs = []
         record = False
         for a in args:
             if isinstance(a, Tensor):
                 arrays.append(a.data)
                 needs.append(a.requires_grad)
+                inputs.append(a)
                 record = record or a.requires_grad
             else:
                 arrays.append(a)
                 needs.append(False)
+                inputs.append(None)
         ctx.needs_input_grad = tuple(needs)
         try:
             out_data = cls.forward(ctx, *arrays, **kwargs)
@@ -120,13 +123,15 @@ class Function:
             anomaly.check_forward(ctx, out_data)
         if not (record and grad_mode._grad_enabled):
             return Tensor._make(out_data, None)
-        ctx.inputs = tuple(a if isinstance(a, Tensor) else None for a in args)
+        ctx.inputs = inputs = tuple(inputs)
         out = Tensor._make(out_data, ctx)
         if ctx._to_save:
-            ctx._saved = tuple(_pack(a, ctx.inputs, raw_out, out_data) for a in ctx._to_save)
-            ctx._to_save = ()
-            if any(entry is not None and entry[0] == _OUTPUT for entry in ctx._saved):
-                ctx.track_output(out)
+            saved = [_pack(a, inputs, raw_out, out_data) for a in ctx._to_save]
+            ctx._saved, ctx._to_save = tuple(saved), ()
+            for entry in saved:
+                if entry is not None and entry[0] == _OUTPUT:
+                    ctx.track_output(out)
+                    break
         if anomaly.enabled:
             ctx.creation_traceback = anomaly.current_traceback()
         return out
