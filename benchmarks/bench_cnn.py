@@ -101,15 +101,31 @@ def random_batch(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
 
 
 # -- the three implementations ----------------------------------------------------------------------
-class Tinygrad:
-    name = "tinygrad_np"
+class Autograd:
+    """A framework with PyTorch's functional API: the model is a forward function over its weights."""
+
+    name = ""
 
     def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
         self.spec = SPECS[model]
-        self.params = {k: tg.Tensor(v.copy(), requires_grad=True) for k, v in weights.items()}
+        self.params = {k: self.tensor(v.copy(), requires_grad=True) for k, v in weights.items()}
 
-    def forward(self, x: tg.Tensor) -> tg.Tensor:
-        p = self.params
+    # what differs between frameworks
+    F: Any = None
+
+    def tensor(self, array: np.ndarray, requires_grad: bool = False) -> Any:
+        raise NotImplementedError
+
+    def no_grad(self) -> Any:
+        raise NotImplementedError
+
+    @staticmethod
+    def numpy(t: Any) -> np.ndarray:
+        return t.numpy()
+
+    # the same code for every framework
+    def forward(self, x: Any) -> Any:
+        F, p = self.F, self.params
         for i, (_, _, _, pad) in enumerate(self.spec["convs"]):
             x = F.max_pool2d(F.relu(F.conv2d(x, p[f"conv{i}.W"], p[f"conv{i}.b"], padding=pad)), 2)
         x = x.flatten(1)
@@ -120,20 +136,15 @@ class Tinygrad:
                 x = F.relu(x)
         return x
 
-    def loss(self, images: np.ndarray, labels: np.ndarray) -> tg.Tensor:
-        logits = self.forward(tg.Tensor(images))
-        if hasattr(F, "cross_entropy"):
-            return F.cross_entropy(logits, labels)
-        onehot = tg.Tensor(np.eye(logits.shape[1], dtype=logits.dtype)[labels])  # until F.cross_entropy exists
-        log_probs = logits - logits.logsumexp(axis=1, keepdims=True)
-        return -(log_probs * onehot).sum() * (1.0 / len(labels))
+    def loss(self, images: np.ndarray, labels: np.ndarray) -> Any:
+        return self.F.cross_entropy(self.forward(self.tensor(images)), self.tensor(labels))
 
     def step(self, images: np.ndarray, labels: np.ndarray) -> float:
         loss = self.loss(images, labels)
         for p in self.params.values():
             p.grad = None
         loss.backward()
-        with tg.no_grad():
+        with self.no_grad():
             for p in self.params.values():
                 p -= LR * p.grad
         return loss.item()
@@ -141,53 +152,36 @@ class Tinygrad:
     def grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
         loss = self.loss(images, labels)
         loss.backward()
-        return loss.item(), {k: p.grad.data for k, p in self.params.items()}
+        return loss.item(), {k: self.numpy(p.grad) for k, p in self.params.items()}
 
     def predict(self, images: np.ndarray) -> np.ndarray:
-        with tg.no_grad():
-            return self.forward(tg.Tensor(images)).data
+        with self.no_grad():
+            return self.numpy(self.forward(self.tensor(images)))
 
 
-class Torch:
+class Tinygrad(Autograd):
+    name = "tinygrad_np"
+    F = F
+
+    def tensor(self, array: np.ndarray, requires_grad: bool = False) -> tg.Tensor:
+        return tg.Tensor(array, requires_grad=requires_grad)
+
+    def no_grad(self) -> Any:
+        return tg.no_grad()
+
+
+class Torch(Autograd):
     name = "pytorch"
 
     def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
-        self.spec = SPECS[model]
-        self.params = {k: torch.tensor(v.copy(), requires_grad=True) for k, v in weights.items()}
+        self.F = torch.nn.functional
+        super().__init__(model, weights)
 
-    def forward(self, x: Any) -> Any:
-        tf, p = torch.nn.functional, self.params
-        for i, (_, _, _, pad) in enumerate(self.spec["convs"]):
-            x = tf.max_pool2d(tf.relu(tf.conv2d(x, p[f"conv{i}.W"], p[f"conv{i}.b"], padding=pad)), 2)
-        x = x.flatten(1)
-        last = len(self.spec["affines"]) - 1
-        for i in range(last + 1):
-            x = tf.linear(x, p[f"fc{i}.W"], p[f"fc{i}.b"])
-            if i < last:
-                x = tf.relu(x)
-        return x
+    def tensor(self, array: np.ndarray, requires_grad: bool = False) -> Any:
+        return torch.tensor(array, requires_grad=True) if requires_grad else torch.from_numpy(array)
 
-    def loss(self, images: np.ndarray, labels: np.ndarray) -> Any:
-        return torch.nn.functional.cross_entropy(self.forward(torch.from_numpy(images)), torch.from_numpy(labels))
-
-    def step(self, images: np.ndarray, labels: np.ndarray) -> float:
-        loss = self.loss(images, labels)
-        for p in self.params.values():
-            p.grad = None
-        loss.backward()
-        with torch.no_grad():
-            for p in self.params.values():
-                p -= LR * p.grad
-        return loss.item()
-
-    def grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        loss = self.loss(images, labels)
-        loss.backward()
-        return loss.item(), {k: p.grad.numpy() for k, p in self.params.items()}
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            return self.forward(torch.from_numpy(images)).numpy()
+    def no_grad(self) -> Any:
+        return torch.no_grad()
 
 
 class Classic:
