@@ -23,17 +23,24 @@ def pair(v):
 
 
 # -- nested-loop references (float64) -----------------------------------------------------------------
-def naive_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """Loop over every output position: the sum of the window times the filter."""
-    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+def zero_pad(x, padding):
+    """x padded with zeros by an int, a pair or (top, bottom, left, right); and (top, left)."""
     if isinstance(padding, tuple) and len(padding) == 4:
         top, bottom, left, right = padding
     else:
         (top, left) = (bottom, right) = pair(padding)
     n, c, h, wd = x.shape
-    c_out, c_group, kh, kw = w.shape
     xp = np.zeros((n, c, h + top + bottom, wd + left + right))
     xp[:, :, top:top + h, left:left + wd] = x
+    return xp, (top, left)
+
+
+def naive_conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
+    """Loop over every output position: the sum of the window times the filter."""
+    (sh, sw), (dh, dw) = pair(stride), pair(dilation)
+    xp, (top, left) = zero_pad(x, padding)
+    n, c, h, wd = x.shape
+    c_out, c_group, kh, kw = w.shape
     oh = (xp.shape[2] - dh * (kh - 1) - 1) // sh + 1
     ow = (xp.shape[3] - dw * (kw - 1) - 1) // sw + 1
     out = np.zeros((n, c_out, oh, ow))
@@ -50,14 +57,9 @@ def naive_conv2d_grads(x, w, g, stride=1, padding=0, dilation=1, groups=1):
     """Loop over every output position: its gradient flows to the window (times the filter) and to
     the filter (times the window)."""
     (sh, sw), (dh, dw) = pair(stride), pair(dilation)
-    if isinstance(padding, tuple) and len(padding) == 4:
-        top, bottom, left, right = padding
-    else:
-        (top, left) = (bottom, right) = pair(padding)
+    xp, (top, left) = zero_pad(x, padding)
     n, c, h, wd = x.shape
     c_out, c_group, kh, kw = w.shape
-    xp = np.zeros((n, c, h + top + bottom, wd + left + right))
-    xp[:, :, top:top + h, left:left + wd] = x
     dxp, dw_ = np.zeros_like(xp), np.zeros_like(w)
     per_group = c_out // groups
     for i, o, y, z in itertools.product(range(n), range(c_out), range(g.shape[2]), range(g.shape[3])):
