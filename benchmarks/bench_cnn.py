@@ -325,21 +325,10 @@ def rss_growth(model: str) -> dict[str, float]:
     return result
 
 
-def tinygrad_overhead(n: int) -> float:
-    """Microseconds per op for forward + backward of a chain of n tiny ops."""
-    x = tg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True)
+def overhead(n: int, leaf: Any) -> float:
+    """Microseconds per op for forward + backward of a chain of n tiny ops starting at `leaf`."""
     start = time.perf_counter()
-    y = x
-    for i in range(n):
-        y = y * 1.0001 if i % 2 else y + 0.5
-    y.sum().backward()
-    return (time.perf_counter() - start) / n * 1e6
-
-
-def torch_overhead(n: int) -> float:
-    x = torch.ones(4, requires_grad=True)
-    start = time.perf_counter()
-    y = x
+    y = leaf
     for i in range(n):
         y = y * 1.0001 if i % 2 else y + 0.5
     y.sum().backward()
@@ -383,11 +372,11 @@ def main() -> None:
             for name, mib in growth.items():
                 print(f"    {name:14s} {mib:9.1f}")
     n = 10000
-    ours = min(tinygrad_overhead(n) for _ in range(3))
+    ours = min(overhead(n, tg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True)) for _ in range(3))
     print(f"\nframework overhead, forward + backward of a {n:,}-op chain of 4-element tensors, us/op")
     print(f"    tinygrad_np    {ours:9.2f}")
     if torch is not None:
-        theirs = min(torch_overhead(n) for _ in range(3))
+        theirs = min(overhead(n, torch.ones(4, requires_grad=True)) for _ in range(3))
         print(f"    pytorch        {theirs:9.2f}   tinygrad_np / pytorch = {ours / theirs:.2f}x")
 
 

@@ -314,32 +314,29 @@ def test_double_backward_through_a_convolution():
 
 
 # -- PyTorch agreement ---------------------------------------------------------------------------------
+def _agree_with_torch(torch, ours_fn, torch_fn, arrays, cfg):
+    """Same output and same gradients for every argument, for one random output gradient."""
+    ours = [tg.Tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out, ref = ours_fn(*ours, **_kwargs(cfg)), torch_fn(*theirs, **_kwargs(cfg))
+    np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    ref.backward(torch.tensor(g))
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-9, err_msg=_id(cfg))
+
+
 def test_against_torch():
     torch = pytest.importorskip("torch")
     tf = torch.nn.functional
     for cfg in CONV_CONFIGS:
         x, w, b = rng.standard_normal(cfg["x"]), rng.standard_normal(cfg["w"]), rng.standard_normal(cfg["w"][0])
-        ours = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
-        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-        out, ref = conv2d(*ours, **_kwargs(cfg)), tf.conv2d(*theirs, **_kwargs(cfg))
-        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
-        g = rng.standard_normal(out.shape)
-        out.backward(g)
-        ref.backward(torch.tensor(g))
-        for a, t in zip(ours, theirs):
-            np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-9, err_msg=_id(cfg))
+        _agree_with_torch(torch, conv2d, tf.conv2d, (x, w, b), cfg)
     for cfg in TRANSPOSE_CONFIGS:
         x, w = rng.standard_normal(cfg["x"]), rng.standard_normal(cfg["w"])
         b = rng.standard_normal(cfg["w"][1] * cfg.get("groups", 1))
-        ours = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
-        theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
-        out, ref = conv_transpose2d(*ours, **_kwargs(cfg)), tf.conv_transpose2d(*theirs, **_kwargs(cfg))
-        np.testing.assert_allclose(out.data, ref.detach().numpy(), rtol=1e-10, atol=1e-10)
-        g = rng.standard_normal(out.shape)
-        out.backward(g)
-        ref.backward(torch.tensor(g))
-        for a, t in zip(ours, theirs):
-            np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-9, atol=1e-9, err_msg=_id(cfg))
+        _agree_with_torch(torch, conv_transpose2d, tf.conv_transpose2d, (x, w, b), cfg)
     x = rng.standard_normal((2, 3, 7, 6))
     cols = unfold(tg.Tensor(x), (2, 3), dilation=(2, 1), padding=1, stride=(1, 2))
     np.testing.assert_array_equal(cols.data, tf.unfold(torch.tensor(x), (2, 3), dilation=(2, 1), padding=1,
