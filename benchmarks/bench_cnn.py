@@ -45,6 +45,9 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--classic-dtype", default="float64",
                         help="dtype of the classic NumPy CNN (as published: float64)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
+    parser.add_argument("--release-memory", action="store_true",
+                        help="leave glibc returning freed memory to the OS (default: tg.keep_freed_memory(), "
+                             "as the training command does; it applies to the whole process)")
     parser.add_argument("--probe", nargs=2, metavar=("IMPL", "MODEL"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -63,6 +66,8 @@ for _path in (ROOT, ROOT / "benchmarks"):
 import tinygrad_np as tg  # noqa: E402
 import tinygrad_np.functional as F  # noqa: E402
 from classic_numpy import ClassicCNN  # noqa: E402
+
+KEEPS_MEMORY = False if ARGS.release_memory else tg.keep_freed_memory()
 
 try:
     if ARGS.no_torch:
@@ -319,7 +324,7 @@ def rss_growth(model: str) -> dict[str, float]:
     result = {}
     for cls in implementations():
         cmd = [sys.executable, __file__, "--probe", cls.name, model, "--threads", str(ARGS.threads),
-               "--classic-dtype", ARGS.classic_dtype]
+               "--classic-dtype", ARGS.classic_dtype] + (["--release-memory"] if ARGS.release_memory else [])
         out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
         result[cls.name] = json.loads(out.strip().splitlines()[-1])["mib"]
     return result
@@ -342,7 +347,8 @@ def main() -> None:
         return
     steps = min(ARGS.steps, 5) if ARGS.quick else ARGS.steps
     models = [m.strip() for m in ARGS.models.split(",") if m.strip()]
-    print(f"numpy {np.__version__}, {ARGS.threads} BLAS thread(s); classic NumPy CNN in {ARGS.classic_dtype}")
+    print(f"numpy {np.__version__}, {ARGS.threads} BLAS thread(s); classic NumPy CNN in {ARGS.classic_dtype}; "
+          f"freed memory {'kept for reuse' if KEEPS_MEMORY else 'returned to the OS'} (whole process)")
     print(f"pytorch {torch.__version__} with {torch.get_num_threads()} threads" if torch is not None
           else "pytorch: not installed, its column is skipped")
     for model in models:

@@ -121,6 +121,12 @@ CASES["Abs"] = _unary(lambda x: x.abs(), make=nonzero)
 CASES["ReLU"] = _unary(lambda x: x.relu(), make=nonzero) + [
     Case(lambda x: x.relu(), (-positive(3),), name="all-negative"),
 ]
+_MASK = np.array([[True, False, True], [False, False, True]])
+CASES["Masked"] = [
+    Case(lambda g: ew.Masked.apply(g, _MASK), (randn(2, 3),), name="2x3"),
+    Case(lambda g: ew.Masked.apply(g, np.ones((4,), dtype=bool)), (randn(4),), name="all-kept"),
+    Case(lambda g: ew.Masked.apply(g, np.zeros((), dtype=bool)), (randn(),), name="0d-dropped"),
+]
 CASES["Sigmoid"] = _unary(lambda x: x.sigmoid()) + [
     Case(lambda x: x.sigmoid(), (np.array([-8.0, -3.0, 3.0, 8.0]),), name="saturating"),
 ]

@@ -14,8 +14,13 @@ from ..errors import GraphError, InplaceModificationError, ShapeError
 from ..tensor import Tensor
 from . import anomaly, grad_mode
 
-# What a saved array turned out to be, resolved once when the op is recorded.
+# What a saved array turned out to be, resolved once when the op is recorded. A node keeps its saved
+# arrays as one flat tuple of (kind, object, version) triples: every container a node holds is one
+# more object for Python's cycle collector to track, and fewer of them make collections rarer.
 _INPUT, _OUTPUT, _VALUE = 0, 1, 2
+_NOTHING = (None, None, 0)
+# One shared tuple per needs_input_grad pattern, for the same reason.
+_NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {}
 
 
 class Function:
@@ -62,12 +67,12 @@ class Function:
         if self._freed:
             raise GraphError(_freed_message(self))
         out: list[Tensor | None] = []
-        for entry in self._saved:
-            if entry is None:
+        saved = self._saved
+        for i in range(0, len(saved), 3):
+            kind, obj, version = saved[i], saved[i + 1], saved[i + 2]
+            if kind is None:
                 out.append(None)
-                continue
-            kind, obj, version = entry
-            if kind == _INPUT:
+            elif kind == _INPUT:
                 _check_version(self, obj, version, "an input")
                 out.append(obj)
             elif kind == _OUTPUT:
@@ -105,7 +110,7 @@ class Function:
                 arrays.append(a)
                 needs.append(False)
                 inputs.append(None)
-        ctx.needs_input_grad = tuple(needs)
+        ctx.needs_input_grad = _NEEDS.setdefault(tuple(needs), tuple(needs))
         try:
             out_data = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as exc:
@@ -126,12 +131,12 @@ class Function:
         ctx.inputs = inputs = tuple(inputs)
         out = Tensor._make(out_data, ctx)
         if ctx._to_save:
-            saved = [_pack(a, inputs, raw_out, out_data) for a in ctx._to_save]
+            saved = []
+            for a in ctx._to_save:
+                saved += _pack(a, inputs, raw_out, out_data)
             ctx._saved, ctx._to_save = tuple(saved), ()
-            for entry in saved:
-                if entry is not None and entry[0] == _OUTPUT:
-                    ctx.track_output(out)
-                    break
+            if _OUTPUT in saved[::3]:
+                ctx.track_output(out)
         if anomaly.enabled:
             ctx.creation_traceback = anomaly.current_traceback()
         return out
@@ -152,10 +157,11 @@ class Function:
         return f"<{self.name}>"
 
 
-def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data: np.ndarray) -> Any:
-    """Classify one saved array: an input Tensor, the output, or a plain value."""
+def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data: np.ndarray) -> tuple[Any, ...]:
+    """Classify one saved array as (kind, object, version): an input Tensor, the output, a plain
+    value, or nothing (kind None)."""
     if array is None:
-        return None
+        return _NOTHING
     for t in inputs:
         if t is not None and t.data is array:
             return (_INPUT, t, t._version)

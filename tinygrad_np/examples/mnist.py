@@ -37,6 +37,7 @@ from ..fileio import atomic_write
 from ..optim import SGD, Adam, Optimizer
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..random import get_rng, get_rng_state, manual_seed, set_rng_state
+from ..runtime import keep_freed_memory
 from ..serialization import load, save
 from ..tensor import Tensor
 from .mnist_models import MODELS, forward, init_params, num_params
@@ -377,6 +378,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 0
 
     paths = {"checkpoint": out / CHECKPOINT, "metrics": out / METRICS, "curves": out / CURVES}
+    keep_freed_memory()  # every step re-allocates the same arrays: reuse them instead of fresh pages
     while run.epoch < stop:
         metrics = run.train_epoch()
         start = time.perf_counter()

