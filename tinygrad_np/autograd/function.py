@@ -110,7 +110,8 @@ class Function:
                 arrays.append(a)
                 needs.append(False)
                 inputs.append(None)
-        ctx.needs_input_grad = _NEEDS.setdefault(tuple(needs), tuple(needs))
+        pattern = tuple(needs)
+        ctx.needs_input_grad = _NEEDS.setdefault(pattern, pattern)
         try:
             out_data = cls.forward(ctx, *arrays, **kwargs)
         except ValueError as exc:

@@ -10,8 +10,9 @@ from ..tensor import Tensor
 
 
 class Masked(Function):
-    """grad where `mask` is True, else 0: how ReLU and clip route their gradient. The mask is a
-    constant, so the op is linear in grad and its backward is itself with the same mask."""
+    """grad where `mask` (a boolean array of grad's shape) is True, else 0: how ReLU and clip route
+    their gradient. The mask is a constant, so the op is linear in grad and its backward is itself
+    with the same mask."""
 
     @staticmethod
     def forward(ctx, grad, mask):
