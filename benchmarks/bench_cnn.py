@@ -10,15 +10,18 @@ Two MNIST-sized models on random data (float32, SGD, cross-entropy):
 - B: conv(1->32, 3x3, pad 1) - ReLU - pool 2 - conv(32->64, 3x3, pad 1) - ReLU - pool 2
   - affine(3136->128) - ReLU - affine(128->10), batch 128.
 
-The implementations train in alternating blocks of 5 steps (the first of each block is not counted:
-idle BLAS/OpenMP threads of the previous library still spin for a moment), so that load from other
-processes hits all of them alike; the median ms/step is reported. Also:
+The implementations train in alternating blocks of 5 steps, so that load from other processes hits
+all of them alike (each block starts after a 0.2 s pause, in which the previous library's idle
+BLAS/OpenMP threads stop spinning, and its first step is not counted); the median ms/step is
+reported. Also:
 inference images/s, peak memory of a training step (tracemalloc for the NumPy implementations, and
 the peak-RSS growth of a fresh process running the steps for all three), and the framework's cost per
 op (forward + backward of a 10,000-op chain of tiny tensors). All implementations start from the
 same weights, and a first check makes sure they compute the same loss and gradients.
 
-BLAS threads: numpy's BLAS and PyTorch both get `--threads` (default 2) threads.
+Threads: `--threads` (default 2) for each: tinygrad_np splits its kernels over that many threads
+(`tg.set_num_threads`, NumPy's BLAS then on one), PyTorch gets them for its ops, and the classic
+NumPy CNN for NumPy's BLAS.
 """
 from __future__ import annotations
 
@@ -40,7 +43,8 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="timed training steps per model and implementation")
     parser.add_argument("--quick", action="store_true", help="few steps, 2,000 inference images, no memory probes")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS / PyTorch threads (default 2)")
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for each implementation: tinygrad_np's, PyTorch's, NumPy's BLAS (default 2)")
     parser.add_argument("--models", default="A,B", help="comma-separated: A, B")
     parser.add_argument("--classic-dtype", default="float64",
                         help="dtype of the classic NumPy CNN (as published: float64)")
@@ -64,133 +68,20 @@ for _path in (ROOT, ROOT / "benchmarks"):
         sys.path.insert(0, str(_path))
 
 import tinygrad_np as tg  # noqa: E402
-import tinygrad_np.functional as F  # noqa: E402
 from classic_numpy import ClassicCNN  # noqa: E402
+from cnn_models import LR, SPECS, Tinygrad, Torch, init_weights, load_torch, random_batch  # noqa: E402
 
 KEEPS_MEMORY = False if ARGS.release_memory else tg.keep_freed_memory()
-
-try:
-    if ARGS.no_torch:
-        raise ImportError
-    import torch  # noqa: E402
-
-    torch.set_num_threads(ARGS.threads)
-except ImportError:
-    torch = None
-
-LR = 0.01
-# conv layers: (out channels, in channels, kernel, padding), each followed by ReLU and a 2x2 max pool;
-# then affine layers (in, out), ReLU between them.
-SPECS: dict[str, dict[str, Any]] = {
-    "A": {"batch": 100, "convs": [(30, 1, 5, 0)], "affines": [(4320, 100), (100, 10)]},
-    "B": {"batch": 128, "convs": [(32, 1, 3, 1), (64, 32, 3, 1)], "affines": [(3136, 128), (128, 10)]},
-}
+Tinygrad.num_threads = ARGS.threads
+torch = None if ARGS.no_torch else load_torch(ARGS.threads)
 
 
-def init_weights(model: str, seed: int = 0) -> dict[str, np.ndarray]:
-    """He-scaled float32 weights shared by all implementations; affine weights are (out, in)."""
-    rng = np.random.default_rng(seed)
-    spec, weights = SPECS[model], {}
-    for i, (out, cin, k, _) in enumerate(spec["convs"]):
-        weights[f"conv{i}.W"] = (rng.standard_normal((out, cin, k, k)) * np.sqrt(2 / (cin * k * k))).astype(np.float32)
-        weights[f"conv{i}.b"] = (0.01 * rng.standard_normal(out)).astype(np.float32)
-    for i, (fin, out) in enumerate(spec["affines"]):
-        weights[f"fc{i}.W"] = (rng.standard_normal((out, fin)) * np.sqrt(2 / fin)).astype(np.float32)
-        weights[f"fc{i}.b"] = (0.01 * rng.standard_normal(out)).astype(np.float32)
-    return weights
-
-
-def random_batch(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
-
-
-# -- the three implementations ----------------------------------------------------------------------
-class Autograd:
-    """A framework with PyTorch's functional API: the model is a forward function over its weights."""
-
-    name = ""
-
-    def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
-        self.spec = SPECS[model]
-        self.params = {k: self.tensor(v.copy(), requires_grad=True) for k, v in weights.items()}
-
-    # what differs between frameworks
-    F: Any = None
-
-    def tensor(self, array: np.ndarray, requires_grad: bool = False) -> Any:
-        raise NotImplementedError
-
-    def no_grad(self) -> Any:
-        raise NotImplementedError
-
-    @staticmethod
-    def numpy(t: Any) -> np.ndarray:
-        return t.numpy()
-
-    # the same code for every framework
-    def forward(self, x: Any) -> Any:
-        F, p = self.F, self.params
-        for i, (_, _, _, pad) in enumerate(self.spec["convs"]):
-            x = F.max_pool2d(F.relu(F.conv2d(x, p[f"conv{i}.W"], p[f"conv{i}.b"], padding=pad)), 2)
-        x = x.flatten(1)
-        last = len(self.spec["affines"]) - 1
-        for i in range(last + 1):
-            x = F.linear(x, p[f"fc{i}.W"], p[f"fc{i}.b"])
-            if i < last:
-                x = F.relu(x)
-        return x
-
-    def loss(self, images: np.ndarray, labels: np.ndarray) -> Any:
-        return self.F.cross_entropy(self.forward(self.tensor(images)), self.tensor(labels))
-
-    def step(self, images: np.ndarray, labels: np.ndarray) -> float:
-        loss = self.loss(images, labels)
-        for p in self.params.values():
-            p.grad = None
-        loss.backward()
-        with self.no_grad():
-            for p in self.params.values():
-                p -= LR * p.grad
-        return loss.item()
-
-    def grads(self, images: np.ndarray, labels: np.ndarray) -> tuple[float, dict[str, np.ndarray]]:
-        loss = self.loss(images, labels)
-        loss.backward()
-        return loss.item(), {k: self.numpy(p.grad) for k, p in self.params.items()}
-
-    def predict(self, images: np.ndarray) -> np.ndarray:
-        with self.no_grad():
-            return self.numpy(self.forward(self.tensor(images)))
-
-
-class Tinygrad(Autograd):
-    name = "tinygrad_np"
-    F = F
-
-    def tensor(self, array: np.ndarray, requires_grad: bool = False) -> tg.Tensor:
-        return tg.Tensor(array, requires_grad=requires_grad)
-
-    def no_grad(self) -> Any:
-        return tg.no_grad()
-
-
-class Torch(Autograd):
-    name = "pytorch"
-
-    def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
-        self.F = torch.nn.functional
-        super().__init__(model, weights)
-
-    def tensor(self, array: np.ndarray, requires_grad: bool = False) -> Any:
-        return torch.tensor(array, requires_grad=True) if requires_grad else torch.from_numpy(array)
-
-    def no_grad(self) -> Any:
-        return torch.no_grad()
-
-
+# -- the three implementations: tinygrad_np and PyTorch (cnn_models.py), and the classic NumPy CNN ---
 class Classic:
     name = "classic numpy"
+
+    def activate(self) -> None:
+        tg.set_num_threads(1)  # NumPy's BLAS with its own threads
 
     def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
         self.dtype = np.dtype(ARGS.classic_dtype)
@@ -226,10 +117,14 @@ def check_agreement(model: str) -> str:
     """All implementations give the same loss and gradients from the same weights (loose: float32)."""
     weights = init_weights(model)
     images, labels = random_batch(8, seed=7)
-    ref_loss, ref = Tinygrad(model, weights).grads(images, labels)
+    ours = Tinygrad(model, weights)
+    ours.activate()
+    ref_loss, ref = ours.grads(images, labels)
     worst = 0.0
-    for impl in implementations()[1:]:
-        loss, grads = impl(model, weights).grads(images, labels)
+    for cls in implementations()[1:]:
+        impl = cls(model, weights)
+        impl.activate()
+        loss, grads = impl.grads(images, labels)
         worst = max(worst, abs(loss - ref_loss) / max(abs(ref_loss), 1e-6))
         for key, g in ref.items():
             err = np.abs(np.asarray(grads[key], np.float64) - g).max() / max(np.abs(g).max(), 1e-6)
@@ -239,18 +134,24 @@ def check_agreement(model: str) -> str:
     return f"losses and gradients agree (max relative difference {worst:.1e})"
 
 
+# Idle BLAS and OpenMP worker threads keep spinning for about 0.1 s after their last call; a block
+# of steps starts after this pause, so that the previous implementation's threads do not steal a core.
+SETTLE_SECONDS = 0.2
+
+
 def time_training(model: str, steps: int, block: int = 5) -> dict[str, list[float]]:
-    """ms per training step. Implementations take turns in blocks of `block` steps, and the first
-    step of each block is not counted: BLAS and OpenMP worker threads keep spinning for a while
-    after their last call, and would otherwise steal a core from the next implementation's step."""
+    """ms per training step. Implementations take turns in blocks of `block` steps, each block
+    after a pause (SETTLE_SECONDS) and with its first, warm-up step not counted."""
     weights = init_weights(model)
     images, labels = random_batch(SPECS[model]["batch"])
     impls = [cls(model, weights) for cls in implementations()]
     times: dict[str, list[float]] = {impl.name: [] for impl in impls}
     for turn in range(-(-steps // (block - 1))):
         for impl in impls[turn % len(impls):] + impls[:turn % len(impls)]:
+            impl.activate()
+            gc.collect()  # between blocks only: inside one, steps follow each other as in a training loop
+            time.sleep(SETTLE_SECONDS)
             for k in range(block):
-                gc.collect()
                 start = time.perf_counter()
                 impl.step(images, labels)
                 elapsed = time.perf_counter() - start
@@ -265,6 +166,7 @@ def time_inference(model: str, count: int, batch: int = 500) -> dict[str, float]
     result = {}
     for cls in implementations():
         impl = cls(model, weights)
+        impl.activate()
         impl.predict(images[:batch])  # warm up
         best = float("inf")
         for _ in range(2):
@@ -283,6 +185,7 @@ def traced_peak(model: str) -> dict[str, float]:
     result = {}
     for cls in (Tinygrad, Classic):
         impl = cls(model, weights)
+        impl.activate()
         impl.step(images, labels)
         gc.collect()
         tracemalloc.start()
@@ -312,6 +215,7 @@ def probe_rss(impl_name: str, model: str) -> None:
     """(Run in a fresh process.) Print how far 3 training steps push the peak RSS above the setup's."""
     cls = {c.name: c for c in implementations()}[impl_name]
     impl = cls(model, init_weights(model))
+    impl.activate()
     images, labels = random_batch(SPECS[model]["batch"])
     gc.collect()
     before = peak_rss_mib()
@@ -347,7 +251,8 @@ def main() -> None:
         return
     steps = min(ARGS.steps, 5) if ARGS.quick else ARGS.steps
     models = [m.strip() for m in ARGS.models.split(",") if m.strip()]
-    print(f"numpy {np.__version__}, {ARGS.threads} BLAS thread(s); classic NumPy CNN in {ARGS.classic_dtype}; "
+    print(f"numpy {np.__version__}; {ARGS.threads} thread(s) each (tinygrad_np: tg.set_num_threads, BLAS on one; "
+          f"classic: NumPy's BLAS); classic NumPy CNN in {ARGS.classic_dtype}; "
           f"freed memory {'kept for reuse' if KEEPS_MEMORY else 'returned to the OS'} (whole process)")
     print(f"pytorch {torch.__version__} with {torch.get_num_threads()} threads" if torch is not None
           else "pytorch: not installed, its column is skipped")

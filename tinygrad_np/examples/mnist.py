@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -36,6 +37,7 @@ from ..data import DataLoader, load_mnist, normalize
 from ..fileio import atomic_write
 from ..optim import SGD, Adam, Optimizer
 from ..optim.lr_scheduler import CosineAnnealingLR
+from ..parallel import get_num_threads, set_num_threads
 from ..random import get_rng, get_rng_state, manual_seed, set_rng_state
 from ..runtime import keep_freed_memory
 from ..serialization import load, save
@@ -84,6 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stop-after", type=_positive_int, metavar="E",
                    help="end this invocation once E epochs of the run are done (the schedule still spans "
                         "--epochs); continue later with --resume")
+    p.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="threads for tinygrad_np's kernels, tg.set_num_threads (default: every core this "
+                        "process may use; 1 on a machine busy with other work)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", type=Path, metavar="CKPT", help="continue the run saved in CKPT")
     mode.add_argument("--eval-only", type=Path, metavar="CKPT", help="only evaluate CKPT on the test set")
@@ -399,9 +404,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line and train (or evaluate); returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.eval_only is not None:
-        return _eval_only(args, parser)
-    return _train(args, parser)
+    previous = get_num_threads()
+    set_num_threads(args.threads if args.threads is not None else _usable_cores())
+    try:
+        if args.eval_only is not None:
+            return _eval_only(args, parser)
+        return _train(args, parser)
+    finally:
+        set_num_threads(previous)
+
+
+def _usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..parallel import over_batch, sum_over_batch
 from ..tensor import Tensor
 from .im2col import (Geometry, IntPair, batch_chunk, canvas_image, check_window_args, col2im, col2im_wide_into,
                      flat_canvas, fold, im2col, make_geometry, pair, unfold, wide)
@@ -51,15 +52,20 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
     single = one_gemm(weight.shape)
     cols = conv_columns(x, geom, groups, single)
     w = weight.reshape(groups, c_out // groups, -1)
-    if single:
-        out_t = np.matmul(w, cols).reshape(c_out, n, p)  # one GEMM per group, (C_out, N, P)
-        if bias is not None:
-            out_t += bias[:, None, None]
-        out = np.ascontiguousarray(out_t.transpose(1, 0, 2))
-    else:
-        out = np.matmul(w, cols).reshape(n, c_out, p)  # one small GEMM per image and group
-        if bias is not None:
-            out += bias[:, None]
+    out = np.empty((n, c_out, p), dtype=x.dtype)
+
+    def multiply(b: slice) -> None:
+        if single:
+            out_t = np.matmul(w, cols[:, :, b.start * p:b.stop * p]).reshape(c_out, -1, p)  # (C_out, N, P)
+            if bias is not None:
+                out_t += bias[:, None, None]
+            np.copyto(out[b], out_t.transpose(1, 0, 2))
+        else:
+            part = out[b]
+            np.matmul(w, cols[b], out=part.reshape(len(part), groups, c_out // groups, p))
+            if bias is not None:
+                part += bias[:, None]
+    over_batch(multiply, n, cols.nbytes + out.nbytes)
     return out.reshape((n, c_out) + geom.out), cols
 
 
@@ -70,17 +76,25 @@ def conv_input_grad(grad: np.ndarray, weight: np.ndarray, geom: Geometry, groups
     channels = weight.shape[1] * groups
     weight_t = weight.reshape(groups, c_out // groups, -1).transpose(0, 2, 1)  # BLAS reads it transposed
     if geom.stride != (1, 1):
-        cols = np.matmul(weight_t, grad.reshape(n, groups, c_out // groups, -1))
-        return col2im(cols.reshape(n, -1, cols.shape[3]), geom, channels)
+        def strided(b: slice) -> np.ndarray:
+            g = grad[b]
+            cols = np.matmul(weight_t, g.reshape(len(g), groups, c_out // groups, -1))
+            return col2im(cols.reshape(len(g), -1, cols.shape[3]), geom, channels)
+        parts = over_batch(strided, n, grad.nbytes * weight_t.shape[1])
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
     # stride 1: wide columns make each of col2im's adds one contiguous run; batch chunks keep the
     # columns in cache between the GEMM that writes them and the adds that read them.
     canvas = flat_canvas(n, channels, geom, grad.dtype)
     length = geom.out[0] * geom.padded[1]
-    grad_wide = wide(grad, geom).reshape(n, groups, c_out // groups, length)
     step = batch_chunk(weight.size // c_out * groups * length * grad.itemsize)
-    for start in range(0, n, step):
-        cols = np.matmul(weight_t, grad_wide[start:start + step])
-        col2im_wide_into(canvas[start:start + step], cols.reshape(len(cols), -1, length), geom)
+
+    def add_back(b: slice) -> None:
+        canvas[b] = 0
+        grad_wide = wide(grad[b], geom).reshape(-1, groups, c_out // groups, length)
+        for start in range(0, len(grad_wide), step):
+            cols = np.matmul(weight_t, grad_wide[start:start + step])
+            col2im_wide_into(canvas[b][start:start + step], cols.reshape(len(cols), -1, length), geom)
+    over_batch(add_back, n, canvas.nbytes * weight_t.shape[1])
     return canvas_image(canvas, geom)
 
 
@@ -95,14 +109,22 @@ def conv_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: in
     if cols is None:
         cols = conv_columns(x, geom, groups, single)
     grad3 = grad.reshape(n, c_out, -1)
+    p = grad3.shape[2]
+
+    def multiply(b: slice) -> np.ndarray:
+        g = grad3[b]
+        if single:
+            grad_t = np.ascontiguousarray(g.transpose(1, 0, 2))  # (C_out, N, P) for one GEMM
+            # dW^T = cols @ grad^T: OpenBLAS runs this orientation faster on CNN-sized layers (64x288 by
+            # 288x25088: 7.2 ms as grad @ cols^T, 5.5 ms as cols @ grad^T)
+            return np.matmul(cols[:, :, b.start * p:b.stop * p],
+                             grad_t.reshape(groups, c_out // groups, -1).transpose(0, 2, 1))
+        per_image = np.matmul(g.reshape(len(g), groups, c_out // groups, -1), cols[b].transpose(0, 1, 3, 2))
+        return per_image.sum(axis=0)
+    total = sum_over_batch(multiply, n, cols.nbytes + grad.nbytes)
     if single:
-        grad_t = np.ascontiguousarray(grad3.transpose(1, 0, 2))  # (C_out, N, P) for one GEMM
-        # dW^T = cols @ grad^T: OpenBLAS runs this orientation faster on CNN-sized layers (64x288 by
-        # 288x25088: 7.2 ms as grad @ cols^T, 5.5 ms as cols @ grad^T)
-        dw_t = np.matmul(cols, grad_t.reshape(groups, c_out // groups, -1).transpose(0, 2, 1))
-        return np.ascontiguousarray(dw_t.transpose(0, 2, 1)).reshape(shape)
-    per_image = np.matmul(grad3.reshape(n, groups, c_out // groups, -1), cols.transpose(0, 1, 3, 2))
-    return per_image.sum(axis=0).reshape(shape)
+        return np.ascontiguousarray(total.transpose(0, 2, 1)).reshape(shape)
+    return total.reshape(shape)
 
 
 # -- Functions -------------------------------------------------------------------------------------

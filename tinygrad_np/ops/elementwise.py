@@ -6,6 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..parallel import over_rows
 from ..tensor import Tensor
 
 
@@ -17,8 +18,12 @@ class Masked(Function):
     @staticmethod
     def forward(ctx, grad, mask):
         ctx.mask = mask
-        out = mask.astype(grad.dtype)  # one pass to 0/1, one in-place multiply: a single new array
-        out *= grad
+        out = np.empty(grad.shape, grad.dtype)
+
+        def rows(r):  # one pass to 0/1, one in-place multiply: a single new array
+            np.copyto(out[r], mask[r])
+            out[r] *= grad[r]
+        over_rows(rows, out)
         return out
 
     @staticmethod
@@ -180,14 +185,17 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.maximum(x, 0)
+        out = np.empty_like(x)
+        over_rows(lambda r: np.maximum(x[r], 0, out=out[r]), out)
         ctx.save_for_backward(out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (out,) = ctx.saved_tensors
-        return Masked.apply(grad, out.data > 0)
+        positive = np.empty(out.shape, dtype=bool)
+        over_rows(lambda r: np.greater(out.data[r], 0, out=positive[r]), positive, out.data.nbytes)
+        return Masked.apply(grad, positive)
 
 
 class Sigmoid(Function):

@@ -15,6 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..parallel import over_batch
 from ..tensor import Tensor
 
 __all__ = ["fold", "unfold"]
@@ -153,12 +154,18 @@ def im2col(x: np.ndarray, geom: Geometry, batch_inside: bool = False) -> np.ndar
     """
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = geom.kernel, geom.out
-    if batch_inside:
-        view = windows(pad(x, geom), geom).transpose(1, 2, 3, 0, 4, 5)  # (C, KH, KW, N, OH, OW)
-        return np.ascontiguousarray(view).reshape(c * kh * kw, n * oh * ow)
-    if geom.kernel == (1, 1) and geom.stride == (1, 1) and not geom.has_padding:
+    if not batch_inside and geom.kernel == (1, 1) and geom.stride == (1, 1) and not geom.has_padding:
         return x.reshape(n, c, oh * ow)  # a 1x1 convolution reads every pixel once: no copy needed
-    return np.ascontiguousarray(windows(pad(x, geom), geom)).reshape(n, c * kh * kw, oh * ow)
+    cols = np.empty((c, kh, kw, n, oh, ow) if batch_inside else (n, c, kh, kw, oh, ow), dtype=x.dtype)
+
+    def copy(b: slice) -> None:
+        view = windows(pad(x[b], geom), geom)  # (N, C, KH, KW, OH, OW)
+        if batch_inside:
+            np.copyto(cols[:, :, :, b], view.transpose(1, 2, 3, 0, 4, 5))
+        else:
+            np.copyto(cols[b], view)
+    over_batch(copy, n, cols.nbytes)
+    return cols.reshape((c * kh * kw, n * oh * ow) if batch_inside else (n, c * kh * kw, oh * ow))
 
 
 def col2im(cols: np.ndarray, geom: Geometry, channels: int) -> np.ndarray:
@@ -201,9 +208,10 @@ def col2im_wide_into(canvas: np.ndarray, cols: np.ndarray, geom: Geometry) -> No
 
 
 def flat_canvas(n: int, c: int, geom: Geometry, dtype: np.dtype) -> np.ndarray:
-    """Zeros to receive wide columns: the padded image, flat, plus room for the last runs' overhang."""
+    """Room to receive wide columns, uninitialised (zero it first): the padded image, flat, plus room
+    for the last runs' overhang."""
     hp, wp = geom.padded
-    return np.zeros((n, c, hp * wp + geom.dilation[1] * (geom.kernel[1] - 1)), dtype=dtype)
+    return np.empty((n, c, hp * wp + geom.dilation[1] * (geom.kernel[1] - 1)), dtype=dtype)
 
 
 def canvas_image(canvas: np.ndarray, geom: Geometry) -> np.ndarray:

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..parallel import over_batch
 from ..tensor import Tensor
 from .im2col import Geometry, IntPair, check_window_args, crop, make_geometry, pad, pair
 
@@ -50,21 +51,29 @@ def _index_dtype(geom: Geometry) -> np.dtype:
 # -- NumPy kernels ---------------------------------------------------------------------------------
 def max_pool_forward(x: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
     """The max of every window and the row-major offset of its first maximum (ties go to the first)."""
+    out = np.empty(x.shape[:2] + geom.out, dtype=x.dtype)
+    index = np.empty(out.shape, dtype=_index_dtype(geom))
+    over_batch(lambda b: _max_pool_into(x[b], geom, out[b], index[b]), len(x), x.nbytes)
+    return out, index
+
+
+def _max_pool_into(x: np.ndarray, geom: Geometry, out: np.ndarray, index: np.ndarray) -> None:
     views = _offset_views(pad(x, geom, -np.inf), geom)
     if len(views) == 1:
-        return views[0].copy(), np.zeros(views[0].shape, dtype=_index_dtype(geom))
-    out = np.maximum(views[0], views[1])
+        np.copyto(out, views[0])
+        index[...] = 0
+        return
+    np.maximum(views[0], views[1], out=out)
     for view in views[2:]:
         np.maximum(out, view, out=out)
     # offset of the first maximum = how many leading offsets are *not* the maximum
     searching = views[0] != out
-    index = searching.astype(_index_dtype(geom))
+    np.copyto(index, searching)
     differs = np.empty_like(searching)
     for view in views[1:-1]:
         np.not_equal(view, out, out=differs)
         searching &= differs
         index += searching
-    return out, index
 
 
 def _select(grad: np.ndarray, chosen: np.ndarray, exact: bool, out: np.ndarray | None = None) -> np.ndarray:
@@ -84,13 +93,16 @@ def max_pool_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shape:
     canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype)
     # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
     exact = not np.isfinite(np.add.reduce(grad, axis=None))
-    chosen = np.empty(index.shape, dtype=bool)
-    for k, target in enumerate(targets):
-        np.equal(index, k, out=chosen)
-        if overlap:
-            target += _select(grad, chosen, exact)
-        else:
-            _select(grad, chosen, exact, out=target)
+
+    def scatter(b: slice) -> None:
+        chosen = np.empty(index[b].shape, dtype=bool)
+        for k, target in enumerate(targets):
+            np.equal(index[b], k, out=chosen)
+            if overlap:
+                target[b] += _select(grad[b], chosen, exact)
+            else:
+                _select(grad[b], chosen, exact, out=target[b])
+    over_batch(scatter, shape[0], canvas.nbytes)
     return crop(canvas, geom)
 
 

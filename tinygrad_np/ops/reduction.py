@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..parallel import sum_over_batch
 from ..tensor import Tensor
 from .shape import normalize_axes
 
@@ -39,7 +40,10 @@ class Sum(_Reduction):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction.setup(ctx, x, axis, "sum")
-        return np.sum(x, axis=axes, keepdims=keepdims)
+        if 0 not in axes:
+            return np.sum(x, axis=axes, keepdims=keepdims)
+        # over the batch (a bias gradient, say): a partial sum per batch part, then their sum
+        return sum_over_batch(lambda b: np.sum(x[b], axis=axes, keepdims=keepdims), len(x), x.nbytes)
 
     @staticmethod
     def backward(ctx, grad):

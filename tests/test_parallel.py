@@ -1,0 +1,229 @@
+"""Intra-op threads: splitting is invisible in the results, and BLAS is held at one thread meanwhile.
+
+Each kernel that splits its batch is run on small inputs with splitting forced (no size threshold)
+and compared with the same kernel on one thread: exactly where no arithmetic is regrouped (pooling,
+ReLU), to float32 rounding where BLAS blocks a smaller product differently or parts of a sum are
+added in another order (convolutions, matrix products).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+import tinygrad_np.functional as F
+from tinygrad_np import parallel
+
+
+@pytest.fixture
+def split(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Two threads and no size threshold, so every kernel with a batch of 2 or more splits."""
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    tg.set_num_threads(2)
+    try:
+        yield
+    finally:
+        tg.set_num_threads(1)
+
+
+def _results(fn: Callable[[], list[np.ndarray]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """fn() on one thread, then on two (under the `split` fixture), checking that something split."""
+    previous, batch_parts = tg.get_num_threads(), parallel.batch_parts
+    splits = []
+
+    def counting(n: int, nbytes: int) -> list[slice]:
+        parts = batch_parts(n, nbytes)
+        splits.append(len(parts))
+        return parts
+
+    tg.set_num_threads(1)
+    serial = fn()
+    tg.set_num_threads(2)
+    parallel.batch_parts = counting
+    try:
+        threaded = fn()
+    finally:
+        parallel.batch_parts = batch_parts
+        tg.set_num_threads(previous)
+    assert max(splits) == 2, "no kernel split its work"
+    return serial, threaded
+
+
+def _forward_backward(op: Callable[..., tg.Tensor], *arrays: np.ndarray) -> Callable[[], list[np.ndarray]]:
+    """A function computing op's output and the gradients of a weighted sum of it."""
+    def run() -> list[np.ndarray]:
+        inputs = [tg.Tensor(a, requires_grad=True) for a in arrays]
+        out = op(*inputs)
+        weights = np.random.default_rng(1).standard_normal(out.shape).astype(out.dtype)
+        (out * weights).sum().backward()
+        return [out.numpy()] + [t.grad.numpy() for t in inputs]
+    return run
+
+
+def _assert_same(serial: list[np.ndarray], threaded: list[np.ndarray], exact: bool) -> None:
+    for a, b in zip(serial, threaded, strict=True):
+        assert a.shape == b.shape and a.dtype == b.dtype
+        if exact:
+            np.testing.assert_array_equal(a, b)
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+RNG = np.random.default_rng(0)
+
+
+def _rand(*shape: int) -> np.ndarray:
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+# -- the switch ------------------------------------------------------------------------------------
+def test_default_is_one_thread() -> None:
+    assert tg.get_num_threads() == 1
+    assert parallel.batch_parts(100, 1 << 30) == [slice(0, 100)]
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", None])
+def test_set_num_threads_rejects_bad_values(bad: object) -> None:
+    with pytest.raises(ValueError, match=r"set_num_threads: expected an int >= 1, got"):
+        tg.set_num_threads(bad)  # type: ignore[arg-type]
+    assert tg.get_num_threads() == 1
+
+
+def _blas_threads() -> list[int]:
+    from threadpoolctl import threadpool_info
+
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+
+def test_blas_is_held_at_one_thread_while_splitting_and_given_back() -> None:
+    before = _blas_threads()
+    if not before:
+        pytest.skip("no BLAS library that threadpoolctl can see is loaded")  # e.g. NumPy built without one
+    tg.set_num_threads(2)
+    try:
+        assert tg.get_num_threads() == 2
+        assert _blas_threads() == [1] * len(before)
+        tg.set_num_threads(3)  # changing the count keeps the hold, and one restore gives it all back
+        assert _blas_threads() == [1] * len(before)
+    finally:
+        tg.set_num_threads(1)
+    assert _blas_threads() == before
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("n, expected", [(1, [(0, 1)]), (2, [(0, 1), (1, 2)]), (5, [(0, 2), (2, 5)])])
+def test_batch_parts_cover_the_batch_in_order(n: int, expected: list[tuple[int, int]]) -> None:
+    assert [(p.start, p.stop) for p in parallel.batch_parts(n, 1)] == expected
+
+
+def test_small_work_stays_on_one_thread() -> None:
+    tg.set_num_threads(2)
+    try:
+        assert parallel.batch_parts(64, parallel.MIN_PARALLEL_BYTES - 1) == [slice(0, 64)]
+        assert len(parallel.batch_parts(64, parallel.MIN_PARALLEL_BYTES)) == 2
+    finally:
+        tg.set_num_threads(1)
+
+
+@pytest.mark.usefixtures("split")
+def test_parts_run_on_two_threads_and_do_not_split_again() -> None:
+    import threading
+
+    seen = {}
+
+    def part(rows: slice) -> int:
+        seen[rows.start] = threading.get_ident()
+        return len(parallel.batch_parts(10, 1 << 30))  # a kernel called inside a part stays whole
+
+    assert parallel.over_batch(part, 4, 1) == [1, 1]
+    assert len(set(seen.values())) == 2 and seen[0] == threading.get_ident()
+
+
+@pytest.mark.usefixtures("split")
+def test_an_error_in_a_part_reaches_the_caller() -> None:
+    def part(rows: slice) -> None:
+        if rows.start > 0:
+            raise ValueError("second part failed")
+
+    with pytest.raises(ValueError, match="second part failed"):
+        parallel.over_batch(part, 4, 1)
+
+
+# -- the kernels: the same results on two threads ---------------------------------------------------
+CONVS = [  # (input shape, weight shape, keyword arguments): both im2col layouts, strides, groups
+    ((3, 2, 7, 6), (4, 2, 3, 3), {"padding": 1}),                     # per-image GEMMs (K = 18)
+    ((5, 4, 6, 7), (6, 4, 3, 3), {"padding": 1}),                     # one GEMM (K = 36)
+    ((3, 4, 9, 8), (6, 2, 3, 2), {"stride": 2, "groups": 2}),         # strided input gradient
+    ((2, 8, 5, 5), (4, 8, 1, 1), {}),                                 # 1x1: the input is its own im2col
+    ((3, 6, 8, 8), (6, 1, 3, 3), {"padding": 2, "dilation": 2, "groups": 6}),
+]
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("x_shape, w_shape, kwargs", CONVS)
+def test_conv2d_matches_one_thread(x_shape: tuple[int, ...], w_shape: tuple[int, ...], kwargs: dict) -> None:
+    x, w, b = _rand(*x_shape), _rand(*w_shape), _rand(w_shape[0])
+    serial, threaded = _results(_forward_backward(lambda *t: F.conv2d(*t, **kwargs), x, w, b))
+    _assert_same(serial, threaded, exact=False)
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("shape, kwargs", [
+    ((3, 2, 8, 6), {"kernel_size": 2}),                             # windows tile the image
+    ((5, 3, 7, 7), {"kernel_size": 3, "stride": 2, "padding": 1}),  # overlapping, padded
+    ((2, 1, 5, 4), {"kernel_size": (1, 3), "stride": 1}),
+])
+def test_max_pool2d_matches_one_thread(shape: tuple[int, ...], kwargs: dict) -> None:
+    x = _rand(*shape)
+    x[0, 0, :2, :2] = 1.0  # ties: the first maximum must win on every thread count
+    serial, threaded = _results(_forward_backward(lambda t: F.max_pool2d(t, **kwargs), x))
+    _assert_same(serial, threaded, exact=True)
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("shape", [(5, 3, 4), (2,), (7, 1)])
+def test_relu_and_its_gradient_match_one_thread(shape: tuple[int, ...]) -> None:
+    serial, threaded = _results(_forward_backward(F.relu, _rand(*shape)))
+    _assert_same(serial, threaded, exact=True)
+
+
+@pytest.mark.usefixtures("split")
+def test_relu_of_a_0d_tensor() -> None:
+    x = tg.Tensor(np.float32(-1.5), requires_grad=True)
+    y = F.relu(x)
+    y.backward()
+    assert y.item() == 0.0 and x.grad.item() == 0.0
+
+
+@pytest.mark.usefixtures("split")
+@pytest.mark.parametrize("a_shape, b_shape", [((6, 5), (5, 3)), ((2, 5), (5, 9)), ((1, 4), (4, 1)), ((4, 3), (3,))])
+def test_matmul_matches_one_thread(a_shape: tuple[int, ...], b_shape: tuple[int, ...]) -> None:
+    serial, threaded = _results(_forward_backward(lambda a, b: a @ b, _rand(*a_shape), _rand(*b_shape)))
+    _assert_same(serial, threaded, exact=False)
+
+
+@pytest.mark.usefixtures("split")
+def test_gradients_stay_exact_when_split() -> None:
+    x = tg.Tensor(np.random.default_rng(2).standard_normal((3, 2, 6, 6)), requires_grad=True)
+    w = tg.Tensor(np.random.default_rng(3).standard_normal((4, 2, 3, 3)), requires_grad=True)
+    assert tg.gradcheck(lambda x, w: F.max_pool2d(F.relu(F.conv2d(x, w, padding=1)), 2), (x, w))
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="needs os.fork")
+@pytest.mark.usefixtures("split")
+def test_a_forked_child_can_still_split() -> None:
+    import os
+    import signal
+
+    parallel.over_batch(lambda rows: None, 4, 1)  # the parent's worker thread exists now
+    pid = os.fork()
+    if pid == 0:  # the child: without a pool of its own, this would wait forever for a thread it lacks
+        signal.alarm(10)  # so a hang ends the child (killed by SIGALRM) and fails the test
+        try:
+            ok = parallel.over_batch(lambda rows: rows.start, 4, 1) == [0, 2]
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
