@@ -101,8 +101,10 @@ def main() -> None:
                         help="disable the cycle collector: the graph must be freed by reference counting alone")
     parser.add_argument("--release-memory", action="store_true",
                         help="let glibc return freed memory to the OS (default: keep it, as the training command does)")
+    parser.add_argument("--threads", type=int, default=2, help="tg.set_num_threads (default 2)")
     args = parser.parse_args()
     keeps = False if args.release_memory else tg.keep_freed_memory()
+    tg.set_num_threads(args.threads)
 
     tg.manual_seed(0)
     rng = np.random.default_rng(0)
@@ -114,7 +116,8 @@ def main() -> None:
         gc.disable()
 
     print(f"model={args.model} steps={args.steps} batch={args.batch} data={'mnist' if args.mnist else 'random'} "
-          f"gc={'off' if args.no_gc else 'on'} freed memory {'kept' if keeps else 'released'} numpy={np.__version__}")
+          f"gc={'off' if args.no_gc else 'on'} freed memory {'kept' if keeps else 'released'} threads={args.threads} "
+          f"numpy={np.__version__}")
     print(f"{'step':>6} {'rss MiB':>9} {'peak MiB':>9} {'live nodes':>10} {'nodes/step':>10} {'loss':>8} {'s/step':>8}")
     start_rss = None
     last_time, last_step, last_created = time.perf_counter(), 0, 0

@@ -186,16 +186,19 @@ class ReLU(Function):
     @staticmethod
     def forward(ctx, x):
         out = np.empty_like(x)
-        over_rows(lambda r: np.maximum(x[r], 0, out=out[r]), out)
-        ctx.save_for_backward(out)
+        # the gradient's mask (out > 0) is made while out is still in cache, and kept instead of out
+        ctx.positive = np.empty(x.shape, dtype=bool) if ctx.needs_input_grad[0] else None
+
+        def rows(r):
+            np.maximum(x[r], 0, out=out[r])
+            if ctx.positive is not None:
+                np.greater(out[r], 0, out=ctx.positive[r])
+        over_rows(rows, out)
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved_tensors
-        positive = np.empty(out.shape, dtype=bool)
-        over_rows(lambda r: np.greater(out.data[r], 0, out=positive[r]), positive, out.data.nbytes)
-        return Masked.apply(grad, positive)
+        return Masked.apply(grad, ctx.positive)
 
 
 class Sigmoid(Function):

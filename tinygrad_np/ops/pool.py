@@ -91,10 +91,10 @@ def max_pool_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shape:
     """Max pooling's backward: each window's gradient goes to its stored maximum, summed where
     windows overlap; (N, C, OH, OW) -> `shape`."""
     canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype)
-    # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
-    exact = not np.isfinite(np.add.reduce(grad, axis=None))
 
     def scatter(b: slice) -> None:
+        # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
+        exact = not np.isfinite(np.add.reduce(grad[b], axis=None))
         chosen = np.empty(index[b].shape, dtype=bool)
         for k, target in enumerate(targets):
             np.equal(index[b], k, out=chosen)
