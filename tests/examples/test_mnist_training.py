@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
+from tinygrad_np import parallel
 from tinygrad_np.data import load_mnist
 from tinygrad_np.examples import mnist
 from tinygrad_np.examples import mnist_models as mm
@@ -170,6 +171,18 @@ def test_resume_matches_an_uninterrupted_run_bit_for_bit(optimizer, tmp_path, ca
     assert "resuming after epoch 1" in capsys.readouterr().out
 
 
+def test_threads_train_the_same_model_and_are_given_back(tmp_path, monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)  # the tiny model's arrays split too
+    argv = QUICK + ["--epochs", "1"]
+    runs = {}
+    for threads in ("1", "2"):
+        assert mnist.main(argv + ["--threads", threads, "--out", str(tmp_path / threads)]) == 0
+        assert tg.get_num_threads() == 1  # the command restores the caller's setting
+        runs[threads] = load(tmp_path / threads / "checkpoint.npz")["params"]
+    for name, value in runs["1"].items():  # split sums may differ in their last bits, no more
+        np.testing.assert_allclose(runs["2"][name], value, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
 def test_resume_refuses_different_settings(tmp_path, capsys):
     assert mnist.main(QUICK + ["--epochs", "1", "--limit", "64", "--limit-test", "50", "--out", str(tmp_path)]) == 0
     with pytest.raises(SystemExit) as exc:
@@ -195,6 +208,7 @@ def test_eval_only_prints_the_checkpoints_accuracy(cli_run, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["--epochs", "0"], "must be a positive integer"),
+    (["--threads", "0"], "must be a positive integer"),
     (["--model", "resnet"], "invalid choice"),
     (["--eval-only", "no/such/checkpoint.npz"], "no checkpoint at"),
     (["--resume", "a.npz", "--eval-only", "b.npz"], "not allowed with"),

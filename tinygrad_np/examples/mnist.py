@@ -415,6 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
