@@ -155,6 +155,7 @@ def test_an_error_in_a_part_reaches_the_caller() -> None:
 CONVS = [  # (input shape, weight shape, keyword arguments): both im2col layouts, strides, groups
     ((3, 2, 7, 6), (4, 2, 3, 3), {"padding": 1}),                     # per-image GEMMs (K = 18)
     ((5, 4, 6, 7), (6, 4, 3, 3), {"padding": 1}),                     # one GEMM (K = 36)
+    ((4, 8, 5, 6), (4, 4, 3, 3), {"padding": 1, "groups": 2}),        # one GEMM per group
     ((3, 4, 9, 8), (6, 2, 3, 2), {"stride": 2, "groups": 2}),         # strided input gradient
     ((2, 8, 5, 5), (4, 8, 1, 1), {}),                                 # 1x1: the input is its own im2col
     ((3, 6, 8, 8), (6, 1, 3, 3), {"padding": 2, "dilation": 2, "groups": 6}),
@@ -166,6 +167,16 @@ CONVS = [  # (input shape, weight shape, keyword arguments): both im2col layouts
 def test_conv2d_matches_one_thread(x_shape: tuple[int, ...], w_shape: tuple[int, ...], kwargs: dict) -> None:
     x, w, b = _rand(*x_shape), _rand(*w_shape), _rand(w_shape[0])
     serial, threaded = _results(_forward_backward(lambda *t: F.conv2d(*t, **kwargs), x, w, b))
+    _assert_same(serial, threaded, exact=False)
+
+
+@pytest.mark.usefixtures("split")
+def test_conv2d_input_gradient_in_chunks_within_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tinygrad_np.ops import im2col
+
+    monkeypatch.setattr(im2col, "_CHUNK_BYTES", 1)  # one image per chunk: several chunks in each part
+    x, w = _rand(5, 3, 6, 6), _rand(4, 3, 3, 3)
+    serial, threaded = _results(_forward_backward(lambda *t: F.conv2d(*t, padding=1), x, w))
     _assert_same(serial, threaded, exact=False)
 
 
