@@ -57,9 +57,10 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
     def multiply(b: slice) -> None:
         if single:
             out_t = np.matmul(w, cols[:, :, b.start * p:b.stop * p]).reshape(c_out, -1, p)  # (C_out, N, P)
-            if bias is not None:
-                out_t += bias[:, None, None]
-            np.copyto(out[b], out_t.transpose(1, 0, 2))
+            if bias is None:
+                np.copyto(out[b], out_t.transpose(1, 0, 2))
+            else:  # the bias is added by the copy that puts the batch axis first
+                np.add(out_t.transpose(1, 0, 2), bias[:, None], out=out[b])
         else:
             part = out[b]
             np.matmul(w, cols[b], out=part.reshape(len(part), groups, c_out // groups, p))
