@@ -14,8 +14,8 @@ from ..autograd.function import Function
 from ..errors import ShapeError
 from ..parallel import over_batch, sum_over_batch
 from ..tensor import Tensor
-from .im2col import (Geometry, IntPair, batch_chunk, canvas_image, check_window_args, col2im, col2im_wide_into,
-                     flat_canvas, fold, im2col, make_geometry, pair, unfold, wide)
+from .im2col import (Geometry, IntPair, batch_chunk, check_window_args, col2im, col2im_grid_into, fold, grid_canvas,
+                     grid_image, im2col, make_geometry, offsets_first, on_grid, pair, unfold)
 
 __all__ = ["conv2d", "conv_transpose2d", "fold", "unfold"]
 
@@ -75,28 +75,30 @@ def conv_input_grad(grad: np.ndarray, weight: np.ndarray, geom: Geometry, groups
     weight's transpose times the gradient (a GEMM), added back onto the image by col2im."""
     n, c_out = grad.shape[:2]
     channels = weight.shape[1] * groups
-    weight_t = weight.reshape(groups, c_out // groups, -1).transpose(0, 2, 1)  # BLAS reads it transposed
     if geom.stride != (1, 1):
+        weight_t = weight.reshape(groups, c_out // groups, -1).transpose(0, 2, 1)  # BLAS reads it transposed
+
         def strided(b: slice) -> np.ndarray:
             g = grad[b]
             cols = np.matmul(weight_t, g.reshape(len(g), groups, c_out // groups, -1))
             return col2im(cols.reshape(len(g), -1, cols.shape[3]), geom, channels)
         parts = over_batch(strided, n, grad.nbytes * weight_t.shape[1])
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
-    # stride 1: wide columns make each of col2im's adds one contiguous run; batch chunks keep the
-    # columns in cache between the GEMM that writes them and the adds that read them.
-    canvas = flat_canvas(n, channels, geom, grad.dtype)
-    length = geom.out[0] * geom.padded[1]
-    step = batch_chunk(weight.size // c_out * groups * length * grad.itemsize)
+    # stride 1: grid columns make col2im one contiguous add per kernel offset and image; batch chunks
+    # keep the columns in cache between the GEMM that writes them and the adds that read them.
+    weight_t = offsets_first(weight, groups)  # (G, KH*KW * C/G, C_out/G)
+    offsets, length = geom.kernel[0] * geom.kernel[1], geom.padded[0] * geom.padded[1]
+    canvas = grid_canvas(n, channels, geom, grad.dtype)
+    step = batch_chunk(weight_t.shape[0] * weight_t.shape[1] * length * grad.itemsize)
 
     def add_back(b: slice) -> None:
         canvas[b] = 0
-        grad_wide = wide(grad[b], geom).reshape(-1, groups, c_out // groups, length)
-        for start in range(0, len(grad_wide), step):
-            cols = np.matmul(weight_t, grad_wide[start:start + step])
-            col2im_wide_into(canvas[b][start:start + step], cols.reshape(len(cols), -1, length), geom)
-    over_batch(add_back, n, canvas.nbytes * weight_t.shape[1])
-    return canvas_image(canvas, geom)
+        grid = on_grid(grad[b], geom).reshape(-1, groups, c_out // groups, length)
+        for start in range(0, len(grid), step):
+            cols = np.matmul(weight_t, grid[start:start + step])
+            col2im_grid_into(canvas[b][start:start + step], cols.reshape(len(cols), groups, offsets, -1), geom)
+    over_batch(add_back, n, canvas.nbytes * offsets)
+    return grid_image(canvas, channels, geom)
 
 
 def conv_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: int,

@@ -182,42 +182,51 @@ def col2im(cols: np.ndarray, geom: Geometry, channels: int) -> np.ndarray:
     return crop(canvas, geom)
 
 
-# Wide columns (stride 1). Row y of the padded image starts at flat index y * WP, so the input under
-# offset (i, j) for the output rows is one contiguous run of OH * WP elements starting at
-# i * dh * WP + j * dw. Columns laid out as (OH, WP) instead of (OH, OW) - the extra WP - OW columns
-# of each row are zero - turn every add of col2im into one long contiguous add.
-def wide(grad: np.ndarray, geom: Geometry) -> np.ndarray:
-    """(N, C, OH, OW) -> (N, C, OH * WP): each output row padded with zeros to the padded width."""
+# Grid columns (stride 1). Put each channel's output gradient at the top left of the padded image's
+# grid (HP * WP, zeros elsewhere). The input under kernel offset (i, j) of every output pixel is then
+# that grid shifted by i * dh * WP + j * dw - for all channels of an image at once - so col2im is
+# one long contiguous add per offset, with columns ordered (offset, channel). A real value lands at
+# most at row OH - 1 + (KH - 1) * dh = HP - 1 and column WP - 1, inside its own channel's grid; what
+# a shift carries past a grid's end are the zeros around the outputs.
+def on_grid(grad: np.ndarray, geom: Geometry) -> np.ndarray:
+    """(N, C, OH, OW) -> (N, C, HP * WP): each channel at the top left of the padded grid, zeros around."""
     n, c, oh, ow = grad.shape
-    out = np.empty((n, c, oh, geom.padded[1]), dtype=grad.dtype)
-    out[..., :ow] = grad
-    out[..., ow:] = 0
-    return out.reshape(n, c, oh * geom.padded[1])
+    hp, wp = geom.padded
+    out = np.zeros((n, c, hp, wp), dtype=grad.dtype)
+    out[:, :, :oh, :ow] = grad
+    return out.reshape(n, c, hp * wp)
 
 
-def col2im_wide_into(canvas: np.ndarray, cols: np.ndarray, geom: Geometry) -> None:
-    """Add wide columns (N, C*KH*KW, OH*WP) onto a flat canvas (N, C, HP*WP + extra), stride 1 only."""
-    n, c = canvas.shape[:2]
+def offsets_first(weight: np.ndarray, groups: int) -> np.ndarray:
+    """A convolution weight (C_out, C/G, KH, KW) as (G, KH*KW*C/G, C_out/G): the transposed weight
+    of each group, its rows ordered (kernel offset, channel) as `col2im_grid_into` wants them."""
+    c_out, cg, kh, kw = weight.shape
+    per_group = weight.reshape(groups, c_out // groups, cg, kh, kw).transpose(0, 3, 4, 2, 1)
+    return np.ascontiguousarray(per_group).reshape(groups, kh * kw * cg, c_out // groups)
+
+
+def grid_canvas(n: int, c: int, geom: Geometry, dtype: np.dtype) -> np.ndarray:
+    """Room for col2im on the padded grids of n images, uninitialised (zero it first): each image's
+    C grids, flat, then room for the largest shift."""
+    hp, wp = geom.padded
+    (kh, kw), (dh, dw) = geom.kernel, geom.dilation
+    return np.empty((n, c * hp * wp + (kh - 1) * dh * wp + (kw - 1) * dw), dtype=dtype)
+
+
+def col2im_grid_into(canvas: np.ndarray, cols: np.ndarray, geom: Geometry) -> None:
+    """Add grid columns (N, G, KH*KW, C/G * HP*WP) onto grid canvases (N, C * HP*WP + room)."""
+    n, groups, offsets, length = cols.shape
     (kh, kw), (dh, dw), wp = geom.kernel, geom.dilation, geom.padded[1]
-    length = geom.out[0] * wp
-    blocks = cols.reshape(n, c, kh * kw, length)
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            canvas[:, :, start:start + length] += blocks[:, :, i * kw + j]
+            canvas[:, start:start + groups * length].reshape(n, groups, length)[...] += cols[:, :, i * kw + j]
 
 
-def flat_canvas(n: int, c: int, geom: Geometry, dtype: np.dtype) -> np.ndarray:
-    """Room to receive wide columns, uninitialised (zero it first): the padded image, flat, plus room
-    for the last runs' overhang."""
+def grid_image(canvas: np.ndarray, c: int, geom: Geometry) -> np.ndarray:
+    """The (N, C, H, W) image inside grid canvases (a view)."""
     hp, wp = geom.padded
-    return np.empty((n, c, hp * wp + geom.dilation[1] * (geom.kernel[1] - 1)), dtype=dtype)
-
-
-def canvas_image(canvas: np.ndarray, geom: Geometry) -> np.ndarray:
-    """The (N, C, H, W) image inside a flat canvas (a view)."""
-    hp, wp = geom.padded
-    return crop(canvas[:, :, :hp * wp].reshape(canvas.shape[:2] + (hp, wp)), geom)
+    return crop(canvas[:, :c * hp * wp].reshape(len(canvas), c, hp, wp), geom)
 
 
 def batch_chunk(per_item_bytes: int) -> int:
