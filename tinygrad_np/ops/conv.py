@@ -34,11 +34,19 @@ def one_gemm(weight_shape: tuple[int, ...]) -> bool:
     return weight_shape[1] * weight_shape[2] * weight_shape[3] >= _ONE_GEMM_MIN_K
 
 
-def conv_columns(x: np.ndarray, geom: Geometry, groups: int, single: bool) -> np.ndarray:
-    """The im2col matrix of x: (G, K, N*P) if `single` (one GEMM), else (N, G, K, P)."""
+def conv_columns(x: np.ndarray, geom: Geometry, groups: int, single: bool, ones_row: bool = False) -> np.ndarray:
+    """The im2col matrix of x: (G, K, N*P) if `single` (one GEMM), else (N, G, K, P). With
+    `ones_row` (per image, one group): (N, 1, K + 1, P), its last row ones to carry a bias through
+    the GEMM."""
     if single:
         cols = im2col(x, geom, batch_inside=True)
         return cols.reshape(groups, cols.shape[0] // groups, cols.shape[1])
+    if ones_row:
+        n, k, p = x.shape[0], x.shape[1] * geom.kernel[0] * geom.kernel[1], geom.out[0] * geom.out[1]
+        cols = np.empty((n, 1, k + 1, p), dtype=x.dtype)
+        cols[:, :, k] = 1
+        im2col(x, geom, out=cols[:, 0, :k])
+        return cols
     cols = im2col(x, geom)
     return cols.reshape(x.shape[0], groups, cols.shape[1] // groups, cols.shape[2])
 
@@ -50,8 +58,12 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
     c_out = weight.shape[0]
     p = geom.out[0] * geom.out[1]
     single = one_gemm(weight.shape)
-    cols = conv_columns(x, geom, groups, single)
+    fold_bias = bias is not None and not single and groups == 1
+    gemm_cols = conv_columns(x, geom, groups, single, ones_row=fold_bias)
     w = weight.reshape(groups, c_out // groups, -1)
+    if fold_bias:  # the columns' row of ones carries the bias through the GEMM: no pass over the output
+        w, bias = np.concatenate([w, bias.reshape(1, c_out, 1)], axis=2), None
+    cols = gemm_cols[:, :, :-1] if fold_bias else gemm_cols  # the im2col matrix the weight gradient reads
     out = np.empty((n, c_out, p), dtype=x.dtype)
 
     def multiply(b: slice) -> None:
@@ -63,10 +75,10 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
                 np.add(out_t.transpose(1, 0, 2), bias[:, None], out=out[b])
         else:
             part = out[b]
-            np.matmul(w, cols[b], out=part.reshape(len(part), groups, c_out // groups, p))
+            np.matmul(w, gemm_cols[b], out=part.reshape(len(part), groups, c_out // groups, p))
             if bias is not None:
                 part += bias[:, None]
-    over_batch(multiply, n, cols.nbytes + out.nbytes)
+    over_batch(multiply, n, gemm_cols.nbytes + out.nbytes)
     return out.reshape((n, c_out) + geom.out), cols
 
 

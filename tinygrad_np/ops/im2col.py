@@ -146,17 +146,19 @@ def windows(xp: np.ndarray, geom: Geometry) -> np.ndarray:
                       (sn, sc, sh * dh, sw * dw, sh * th, sw * tw), writeable=False)
 
 
-def im2col(x: np.ndarray, geom: Geometry, batch_inside: bool = False) -> np.ndarray:
+def im2col(x: np.ndarray, geom: Geometry, batch_inside: bool = False, out: np.ndarray | None = None) -> np.ndarray:
     """The (N, C*KH*KW, OH*OW) matrix of all windows: column p holds the window of output pixel p,
     ordered (channel, kernel row, kernel column) like a flattened (C, KH, KW) weight.
 
-    With `batch_inside`, one (C*KH*KW, N*OH*OW) matrix for the whole batch instead.
+    With `batch_inside`, one (C*KH*KW, N*OH*OW) matrix for the whole batch instead. `out`, a view
+    of that shape (its images may lie apart), receives the matrix instead of a new array.
     """
     n, c = x.shape[:2]
     (kh, kw), (oh, ow) = geom.kernel, geom.out
-    if not batch_inside and geom.kernel == (1, 1) and geom.stride == (1, 1) and not geom.has_padding:
+    if out is None and not batch_inside and geom.kernel == (1, 1) and geom.stride == (1, 1) and not geom.has_padding:
         return x.reshape(n, c, oh * ow)  # a 1x1 convolution reads every pixel once: no copy needed
-    cols = np.empty((c, kh, kw, n, oh, ow) if batch_inside else (n, c, kh, kw, oh, ow), dtype=x.dtype)
+    shape = (c, kh, kw, n, oh, ow) if batch_inside else (n, c, kh, kw, oh, ow)
+    cols = np.empty(shape, dtype=x.dtype) if out is None else out.reshape(shape)
 
     def copy(b: slice) -> None:
         view = windows(pad(x[b], geom), geom)  # (N, C, KH, KW, OH, OW)
@@ -165,7 +167,7 @@ def im2col(x: np.ndarray, geom: Geometry, batch_inside: bool = False) -> np.ndar
         else:
             np.copyto(cols[b], view)
     over_batch(copy, n, cols.nbytes)
-    return cols.reshape((c * kh * kw, n * oh * ow) if batch_inside else (n, c * kh * kw, oh * ow))
+    return cols.reshape((c * kh * kw, n * oh * ow) if batch_inside else (n, c * kh * kw, oh * ow)) if out is None else out
 
 
 def col2im(cols: np.ndarray, geom: Geometry, channels: int) -> np.ndarray:
