@@ -10,9 +10,9 @@ Two MNIST-sized models on random data (float32, SGD, cross-entropy):
 - B: conv(1->32, 3x3, pad 1) - ReLU - pool 2 - conv(32->64, 3x3, pad 1) - ReLU - pool 2
   - affine(3136->128) - ReLU - affine(128->10), batch 128.
 
-The implementations train in alternating blocks of 5 steps, so that load from other processes hits
-all of them alike (each block starts after a 0.2 s pause, in which the previous library's idle
-BLAS/OpenMP threads stop spinning, and its first step is not counted); the median ms/step is
+The implementations train in alternating blocks of 4 timed steps, so that load from other processes
+hits all of them alike (each block starts after a 0.2 s pause, in which the previous library's idle
+BLAS/OpenMP threads stop spinning, and 0.1 s of untimed warm-up steps); the median ms/step is
 reported. Also:
 inference images/s, peak memory of a training step (tracemalloc for the NumPy implementations, and
 the peak-RSS growth of a fresh process running the steps for all three), and the framework's cost per
@@ -137,25 +137,33 @@ def check_agreement(model: str) -> str:
 # Idle BLAS and OpenMP worker threads keep spinning for about 0.1 s after their last call; a block
 # of steps starts after this pause, so that the previous implementation's threads do not steal a core.
 SETTLE_SECONDS = 0.2
+# After the pause, cores that sat idle wake slowly for a while (on a virtual machine the first steps
+# of model A took 17, 15, 15 and 13 ms before settling at 9): each block first trains untimed for
+# this long, as a training loop that has been running would be.
+WARMUP_SECONDS = 0.1
 
 
-def time_training(model: str, steps: int, block: int = 5) -> dict[str, list[float]]:
-    """ms per training step. Implementations take turns in blocks of `block` steps, each block
-    after a pause (SETTLE_SECONDS) and with its first, warm-up step not counted."""
+def time_training(model: str, steps: int, block: int = 4) -> dict[str, list[float]]:
+    """ms per training step. Implementations take turns in blocks of `block` timed steps, each
+    block after a pause (SETTLE_SECONDS) and untimed warm-up steps (WARMUP_SECONDS, at least one)."""
     weights = init_weights(model)
     images, labels = random_batch(SPECS[model]["batch"])
     impls = [cls(model, weights) for cls in implementations()]
     times: dict[str, list[float]] = {impl.name: [] for impl in impls}
-    for turn in range(-(-steps // (block - 1))):
+    for turn in range(-(-steps // block)):
         for impl in impls[turn % len(impls):] + impls[:turn % len(impls)]:
             impl.activate()
             gc.collect()  # between blocks only: inside one, steps follow each other as in a training loop
             time.sleep(SETTLE_SECONDS)
-            for k in range(block):
+            warm_until = time.perf_counter() + WARMUP_SECONDS
+            impl.step(images, labels)
+            while time.perf_counter() < warm_until:
+                impl.step(images, labels)
+            for _ in range(block):
                 start = time.perf_counter()
                 impl.step(images, labels)
                 elapsed = time.perf_counter() - start
-                if k and len(times[impl.name]) < steps:
+                if len(times[impl.name]) < steps:
                     times[impl.name].append(elapsed * 1e3)
     return times
 
