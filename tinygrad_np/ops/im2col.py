@@ -167,7 +167,9 @@ def im2col(x: np.ndarray, geom: Geometry, batch_inside: bool = False, out: np.nd
         else:
             np.copyto(cols[b], view)
     over_batch(copy, n, cols.nbytes)
-    return cols.reshape((c * kh * kw, n * oh * ow) if batch_inside else (n, c * kh * kw, oh * ow)) if out is None else out
+    if out is not None:
+        return out
+    return cols.reshape((c * kh * kw, n * oh * ow) if batch_inside else (n, c * kh * kw, oh * ow))
 
 
 def col2im(cols: np.ndarray, geom: Geometry, channels: int) -> np.ndarray:
@@ -222,7 +224,8 @@ def col2im_grid_into(canvas: np.ndarray, cols: np.ndarray, geom: Geometry) -> No
     for i in range(kh):
         for j in range(kw):
             start = i * dh * wp + j * dw
-            canvas[:, start:start + groups * length].reshape(n, groups, length)[...] += cols[:, :, i * kw + j]
+            target = canvas[:, start:start + groups * length].reshape(n, groups, length)  # a view
+            target += cols[:, :, i * kw + j]
 
 
 def grid_image(canvas: np.ndarray, c: int, geom: Geometry) -> np.ndarray:
