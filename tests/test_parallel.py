@@ -157,6 +157,7 @@ CONVS = [  # (input shape, weight shape, keyword arguments): both im2col layouts
     ((5, 4, 6, 7), (6, 4, 3, 3), {"padding": 1}),                     # one GEMM (K = 36)
     ((4, 8, 5, 6), (4, 4, 3, 3), {"padding": 1, "groups": 2}),        # one GEMM per group
     ((3, 4, 9, 8), (6, 2, 3, 2), {"stride": 2, "groups": 2}),         # strided input gradient
+    ((3, 4, 9, 9), (4, 4, 3, 3), {"stride": 2, "dilation": (1, 2)}),  # one GEMM, strided and dilated
     ((2, 8, 5, 5), (4, 8, 1, 1), {}),                                 # 1x1: the input is its own im2col
     ((3, 6, 8, 8), (6, 1, 3, 3), {"padding": 2, "dilation": 2, "groups": 6}),
 ]

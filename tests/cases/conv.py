@@ -87,6 +87,7 @@ CASES["Conv2d"] = [
     _conv((2, 3, 4, 5), (2, 3, 1, 1)),  # 1x1: no im2col copy
     _conv((2, 4, 5, 4), (3, 4, 3, 3), padding=1),  # C*KH*KW >= 32: the one-GEMM layout
     _conv((1, 8, 5, 5), (4, 4, 3, 3), stride=2, padding=1, groups=2),  # one GEMM per group
+    _conv((1, 4, 6, 7), (3, 4, 3, 4), stride=(2, 1), padding=(1, 2), dilation=(1, 2)),  # one GEMM, dilated
     _conv((1, 1, 6, 5), (2, 1, 5, 4), padding=1),  # the kernel nearly as large as the padded input
     _conv((1, 2, 5, 6), (3, 2, 2, 3), padding="same", dilation=(2, 1)),  # asymmetric padding
     _constant_input((2, 2, 6, 5), (3, 2, 3, 3), padding=1),
@@ -106,6 +107,7 @@ CASES["Conv2dWeightGrad"] = [
     _weight_grad((2, 3, 5, 5), (4, 3, 3, 3), (2, 4, 5, 5), padding=1),
     _weight_grad((1, 4, 6, 7), (4, 2, 2, 3), (1, 4, 3, 2), stride=2, dilation=(1, 2), groups=2),
     _weight_grad((2, 4, 4, 5), (2, 4, 3, 3), (2, 2, 2, 3), padding=(0, 1), stride=(1, 2)),
+    _weight_grad((1, 6, 5, 6), (4, 3, 3, 4), (1, 4, 5, 5), padding=1, groups=2),  # one GEMM per group
 ]
 
 CASES["Im2Col"] = [

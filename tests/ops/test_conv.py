@@ -128,6 +128,9 @@ def _conv_configs():
         dict(x=(2, 2, 6, 13), w=(4, 2, 2, 5), stride=(1, 3), padding=(0, 2), dilation=(2, 1)),
         dict(x=(1, 6, 10, 10), w=(3, 2, 4, 4), stride=2, padding=1, groups=3),
         dict(x=(2, 3, 5, 5), w=(2, 3, 5, 5)),  # the kernel covers the whole input
+        # the one-GEMM layout (K >= 32) with dilation, a non-square kernel, unequal strides, groups
+        dict(x=(2, 4, 9, 8), w=(5, 4, 3, 4), stride=(1, 2), padding=(1, 0), dilation=(2, 1)),
+        dict(x=(1, 6, 7, 9), w=(4, 3, 3, 4), padding="same", dilation=(1, 2), groups=2),
         dict(x=(1, 3, 6, 6), w=(6, 1, 3, 3), padding=1, groups=3),  # depthwise, multiplier 2
         dict(x=(2, 1, 12, 12), w=(3, 1, 1, 3), stride=3, padding=(0, 1)),
         dict(x=(1, 2, 8, 8), w=(3, 2, 2, 2), stride=2),
@@ -214,7 +217,7 @@ def test_conv_transpose2d_matches_nested_loops(cfg):
     np.testing.assert_allclose(out.data, expected, rtol=1e-10, atol=1e-10)
 
 
-@pytest.mark.parametrize("cfg", CONV_CONFIGS[:13], ids=_id)
+@pytest.mark.parametrize("cfg", CONV_CONFIGS[:15], ids=_id)
 def test_conv2d_gradients_match_nested_loops(cfg):
     x, w, b = rng.standard_normal(cfg["x"]), rng.standard_normal(cfg["w"]), rng.standard_normal(cfg["w"][0])
     leaves = [tg.Tensor(a, requires_grad=True) for a in (x, w, b)]
