@@ -18,6 +18,7 @@ import pytest
 import tests.cases as cases_package
 from tests.cases import Case
 import tinygrad_np as tg
+from tinygrad_np.autograd import function
 from tinygrad_np.autograd.function import Function
 from tinygrad_np.gradcheck import gradcheck, gradgradcheck
 
@@ -141,3 +142,20 @@ def test_case_keys_name_real_ops() -> None:
     # a typo in a CASES key would leave the real op unchecked while looking covered
     unknown = sorted(set(CASES) - set(library_ops()))
     assert not unknown, f"CASES keys that are not Function subclasses of tinygrad_np: {unknown}"
+
+
+def _through_intermediates(case: Case) -> Any:
+    """The case's function fed intermediates (each leaf times 1), so every op's inputs are graph
+    outputs that a node may hold as stand-ins."""
+    def fn(*args: Any) -> Any:
+        return case.fn(*(a * 1.0 if isinstance(a, tg.Tensor) and a.requires_grad else a for a in args))
+    return fn
+
+
+@pytest.mark.parametrize("case", PARAMS)
+def test_gradcheck_with_every_unread_input_a_stand_in(case: Case, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(function, "STAND_IN_BYTES", 0)  # no data that backward does not read survives
+    kwargs = {k: v for k, v in case.kwargs.items() if k != "nondet_tol"}
+    assert gradcheck(_through_intermediates(case), _leaves(case), **case.kwargs)
+    if case.second_order:
+        assert gradgradcheck(_through_intermediates(case), _leaves(case), **kwargs)

@@ -21,6 +21,10 @@ _INPUT, _OUTPUT, _VALUE = 0, 1, 2
 _NOTHING = (None, None, 0)
 # One shared tuple per needs_input_grad pattern, for the same reason.
 _NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {}
+# An intermediate input of at least this size that backward does not read is held as a `StandIn`,
+# so its data is freed as soon as the caller drops it. Below it a stand-in would cost more time
+# than it saves memory.
+STAND_IN_BYTES = 1 << 16
 
 
 class Function:
@@ -138,6 +142,10 @@ class Function:
             ctx._saved, ctx._to_save = tuple(saved), ()
             if _OUTPUT in saved[::3]:
                 ctx.track_output(out)
+        for t in inputs:
+            if t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES:
+                ctx.inputs = _stand_ins(inputs, ctx._saved)
+                break
         if anomaly.enabled:
             ctx.creation_traceback = anomaly.current_traceback()
         return out
@@ -156,6 +164,37 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+class StandIn(Tensor):
+    """Holds the place of an intermediate tensor in a node's `inputs` once backward needs only its
+    grad_fn, shape and dtype: `data` is a read-only NaN view of that shape that owns no memory, so
+    the real activation is freed when the caller drops it (PyTorch's nodes keep no more)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def of(tensor: Tensor) -> StandIn:
+        stand_in = object.__new__(StandIn)
+        stand_in.data = np.broadcast_to(np.array(np.nan, dtype=tensor.dtype), tensor.shape)
+        stand_in.grad, stand_in.grad_fn, stand_in.requires_grad = None, tensor.grad_fn, tensor.requires_grad
+        stand_in.name, stand_in._version, stand_in._retains_grad, stand_in._hooks = tensor.name, 0, False, None
+        return stand_in
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name else ""
+        return f"StandIn(shape={self.shape}, dtype={self.dtype}, grad_fn=<{self.grad_fn.name}>{name})"
+
+
+def _stand_ins(inputs: tuple[Tensor | None, ...], saved: tuple[Any, ...]) -> tuple[Tensor | None, ...]:
+    """`inputs` with a StandIn for each large intermediate that backward does not read: not saved,
+    and with no hook or retained gradient (those live on the tensor itself)."""
+    kept = {id(obj) for obj in saved[1::3]}
+    return tuple(
+        StandIn.of(t) if (t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES
+                          and id(t) not in kept and not t._hooks and not t._retains_grad) else t
+        for t in inputs
+    )
 
 
 def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data: np.ndarray) -> tuple[Any, ...]:

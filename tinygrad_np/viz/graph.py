@@ -16,7 +16,7 @@ from typing import Any
 import graphviz
 import numpy as np
 
-from ..autograd.function import Function
+from ..autograd.function import Function, StandIn
 from ..tensor import Tensor
 from .describe import is_elementwise, op_attributes, pack_items
 from .walk import Walk, tensor_key, walk
@@ -139,23 +139,23 @@ def render_graph(
 
 
 # -- building the drawing -----------------------------------------------------------------------------
-def _names(params: Mapping[str, Any] | None) -> dict[int, str]:
-    """id(tensor) -> name for the Tensors in `params` (other values, e.g. from locals(), are skipped)."""
-    names: dict[int, str] = {}
+def _names(params: Mapping[str, Any] | None) -> dict[object, str]:
+    """tensor_key -> name for the Tensors in `params` (other values, e.g. from locals(), are skipped)."""
+    names: dict[object, str] = {}
     if params is None:
         return names
     if not isinstance(params, Mapping):
         raise TypeError(f"draw_graph: params must be a dict of name -> Tensor, got {type(params).__name__}")
     for name, value in params.items():
-        if isinstance(value, Tensor) and id(value) not in names:
-            names[id(value)] = str(name)
+        if isinstance(value, Tensor) and tensor_key(value) not in names:
+            names[tensor_key(value)] = str(name)
     return names
 
 
 class _Layout:
     """The drawing's nodes and edges, built from a walk; labels are made only for nodes kept."""
 
-    def __init__(self, w: Walk, names: dict[int, str], show_grad: bool, show_values: bool) -> None:
+    def __init__(self, w: Walk, names: dict[object, str], show_grad: bool, show_values: bool) -> None:
         self.w = w
         self.names = names
         self.show_grad = show_grad
@@ -171,7 +171,7 @@ class _Layout:
 
     # -- folding ------------------------------------------------------------------------------
     def _named(self, t: Tensor | None) -> bool:
-        return t is not None and (id(t) in self.names or bool(t.name))
+        return t is not None and (tensor_key(t) in self.names or bool(t.name))
 
     def _absorbable(self, t: Tensor, op: Function) -> bool:
         """A constant used only by `op`, not named and not a root: hidden inside a folded run."""
@@ -350,7 +350,7 @@ class _Layout:
         is_leaf = t is not None and t.grad_fn is None
         title = None
         if t is not None:
-            title = self.names.get(id(t)) or t.name
+            title = self.names.get(key) or t.name
         if title is None and is_leaf:
             title = "input" if t.requires_grad else "const"
         lines = []
@@ -373,8 +373,8 @@ class _Layout:
             style["fillcolor"] = _TENSOR_FILL
         if root is not None:
             style.update(fillcolor=_ROOT_FILL, color=_ROOT_BORDER, penwidth="2.5")
-        if t is not None and self.show_values:
-            lines += [_small(s) for s in _values(t.data)]
+        if t is not None and self.show_values:  # a stand-in kept no values: backward never reads them
+            lines += [_small("values freed")] if isinstance(t, StandIn) else [_small(s) for s in _values(t.data)]
         if t is not None and self.show_grad:
             text, fill = _grad_info(t)
             if text:

@@ -18,9 +18,9 @@ class Walk:
     """The part of the graph reachable from `roots`.
 
     `ops` is in forward (topological) order; `leaves` in order of first use. `outputs[op]` is the
-    Tensor the op produced (taken from a consumer's inputs, which hold it strongly, or from the op's
-    weak `output` reference), or None if it is gone. `consumers[key]` lists, for a tensor key (the
-    producing op for intermediates, `id(leaf)` for leaves), the ops that take it, once per use.
+    Tensor the op produced (from the op's weak `output` reference, else from a consumer's inputs,
+    which may hold a `StandIn` of it), or None if it is gone. `consumers[key]` lists, for a tensor
+    key (the producing op for intermediates, `id(leaf)` for leaves), the ops that take it, once per use.
     """
 
     roots: list[Tensor]
@@ -90,7 +90,7 @@ def walk(roots: Iterable[Tensor]) -> Walk:
                 stack.pop()
                 result.ops.append(op)
     for op in result.ops:
-        if result.outputs.get(op) is None:
+        if op.output is not None:
             result.outputs[op] = op.output
         for t in op.inputs:
             if t is not None:
