@@ -82,3 +82,19 @@ def test_linear_matches_torch():
     ref.backward(torch.tensor(g))
     for a, t in zip(ours, theirs):
         np.testing.assert_allclose(a.grad.data, t.grad.numpy(), rtol=1e-12)
+
+
+def test_linear_is_one_node_and_its_weight_gradient_needs_no_copy_or_transpose():
+    x, w, b = t32(rng.standard_normal((6, 4))), t32(rng.standard_normal((3, 4)), True), t32(np.zeros(3), True)
+    y = F.linear(x, w, b)
+    assert y.grad_fn.name == "Linear" and all(i is t for i, t in zip(y.grad_fn.inputs, (x, w, b)))
+    y.sum().backward()
+    assert w.grad.data.flags.c_contiguous and w.grad.shape == (3, 4)
+
+
+def test_linear_on_an_empty_batch():
+    x, w, b = t32(np.zeros((0, 4)), True), t32(rng.standard_normal((3, 4)), True), t32(np.ones(3), True)
+    y = F.linear(x, w, b)
+    assert y.shape == (0, 3)
+    y.sum().backward()
+    assert x.grad.shape == (0, 4) and not w.grad.data.any() and not b.grad.data.any()

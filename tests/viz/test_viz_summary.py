@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
+import tinygrad_np.functional as F
 from tinygrad_np.viz import Summary, summary
 
 
@@ -48,6 +49,16 @@ def test_linear_layer_table_params_and_flops():
     assert f"Total parameters: {d_out * d_in + d_out:,}" in s
     assert f"Total FLOPs (matmul/conv): {2 * n * d_out * d_in:,}" in s
     assert "fc.weight" in s and "(8, 3)" in s and "axes=(1, 0)" in s
+
+
+def test_f_linear_is_one_row_with_the_same_flops():
+    n, d_in, d_out = 8, 5, 3
+    params = {"fc.weight": tg.Tensor(randn(d_out, d_in), requires_grad=True),
+              "fc.bias": tg.Tensor(randn(d_out, seed=1), requires_grad=True)}
+    s = summary(lambda x: F.linear(x, params["fc.weight"], params["fc.bias"]), tg.Tensor(randn(n, d_in, seed=2)),
+                params=params)
+    assert [(r.op, r.output_shape, r.params, r.flops) for r in s.rows] == [
+        ("Linear", (n, d_out), d_out * d_in + d_out, 2 * n * d_out * d_in)]
 
 
 def test_mlp_totals_and_unused_parameters():
@@ -110,7 +121,6 @@ def test_mnist_models_parameter_count():
 
 @pytest.mark.parametrize("stride, padding, dilation, groups", [(1, 0, 1, 1), (2, 1, 1, 2), (1, 2, 2, 1)])
 def test_conv2d_flops_equal_the_formula(stride, padding, dilation, groups):
-    import tinygrad_np.functional as F
 
     n, c_in, h, w_, c_out, kh, kw = 2, 4, 9, 8, 6, 3, 2
     weight = tg.Tensor(randn(c_out, c_in // groups, kh, kw), requires_grad=True)
@@ -125,7 +135,6 @@ def test_conv2d_flops_equal_the_formula(stride, padding, dilation, groups):
 
 
 def test_conv_transpose2d_flops():
-    import tinygrad_np.functional as F
 
     n, c_in, h, w_, c_out, k = 2, 4, 5, 6, 3, 3
     weight = tg.Tensor(randn(c_in, c_out, k, k), requires_grad=True)

@@ -1,19 +1,43 @@
 """The fully connected layer's op: y = x @ weight.T + bias, with PyTorch's (out, in) weight layout."""
 from __future__ import annotations
 
+from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .activation import require_float_tensor
+from .linalg import _matmul
 
 __all__ = ["linear"]
 
 
-def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """Affine map of the last axis: x (..., in) with weight (out, in) and bias (out,) gives (..., out).
+class Linear(Function):
+    """x @ weight.T + bias as one node (PyTorch's addmm), x flattened to rows (N, in).
 
-    Built from matmul (on a transposed view of the weight, which BLAS reads without a copy) and a
-    broadcast add, so its gradients are the engine's.
+    Backward: dx = g @ W, dW = g^T @ x (already in the weight's (out, in) layout, so nothing is
+    transposed or copied on its way to weight.grad), db = g summed over the rows.
     """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        out = _matmul(x.reshape(-1, x.shape[-1]), weight.T)  # BLAS reads the transposed view as is
+        if bias is not None:
+            out += bias
+        return out.reshape(x.shape[:-1] + weight.shape[:1])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        rows = grad.reshape(-1, grad.shape[-1])
+        gx = (rows @ weight).reshape(x.shape) if need[0] else None
+        gw = rows.T @ x.reshape(-1, x.shape[-1]) if need[1] else None
+        gb = rows.sum(axis=0) if need[2] else None
+        return gx, gw, gb
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Affine map of the last axis: x (..., in) with weight (out, in) and bias (out,) gives (..., out)."""
     op = "linear"
     require_float_tensor(x, op)
     require_float_tensor(weight, op, "weight")
@@ -34,5 +58,4 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
                              f"({weight.shape[0]},)")
         if bias.dtype != x.dtype:
             raise TypeError(f"{op}: bias has dtype {bias.dtype} but input has dtype {x.dtype}")
-    out = x @ weight.T
-    return out if bias is None else out + bias
+    return Linear.apply(x, weight, bias)

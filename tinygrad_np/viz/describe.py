@@ -14,7 +14,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..ops import elementwise as ew
-from ..ops import linalg, reduction
+from ..ops import linalg, linear, reduction
 from ..ops import shape as sh
 from ..tensor import Tensor
 
@@ -103,7 +103,7 @@ _CORE: dict[type, Callable[[Function, Tensor | None], dict[str, Any]]] = {
     reduction.Min: _reduction, reduction.LogSumExp: _reduction, reduction.Var: _var,
     sh.Reshape: _target_shape, sh.BroadcastTo: _target_shape, sh.SumTo: _target_shape, sh.Pad: _pad,
     sh.GetItem: _index, sh.IndexAdd: _index_add, sh.Concatenate: _axis, sh.Stack: _axis,
-    linalg.MatMul: _nothing,
+    linalg.MatMul: _nothing, linear.Linear: _nothing,
 }
 
 
@@ -218,9 +218,9 @@ def format_index(index: Any) -> str:
 
 # -- FLOPs ------------------------------------------------------------------------------------------
 def op_flops(fn: Function, inputs: tuple[Tensor | None, ...], out_shape: tuple[int, ...] | None) -> int | None:
-    """Multiply-add FLOPs (2 per multiply-accumulate) of a matmul or convolution op, else None.
+    """Multiply-add FLOPs (2 per multiply-accumulate) of a matmul, linear or convolution op, else None.
 
-    An op may define `flops(self) -> int` itself. Matmul: 2 * output size * K. Conv2d (weight
+    An op may define `flops(self) -> int` itself. Matmul and linear: 2 * output size * K. Conv2d (weight
     (C_out, C_in/groups, KH, KW)): 2 * output size * C_in/groups * KH * KW, i.e.
     2 * N * C_out * OH * OW * C_in/groups * KH * KW; its backward ops count the same products.
     """
@@ -228,7 +228,7 @@ def op_flops(fn: Function, inputs: tuple[Tensor | None, ...], out_shape: tuple[i
     if callable(custom):
         return int(custom())
     kind = type(fn)
-    if kind is linalg.MatMul:
+    if kind is linalg.MatMul or kind is linear.Linear:
         if out_shape is None or not inputs or inputs[0] is None:
             return None
         return 2 * _size(out_shape) * int(inputs[0].shape[-1])
