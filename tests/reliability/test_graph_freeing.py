@@ -159,3 +159,12 @@ def test_graph_is_freed_after_a_backward_that_raised(fail: str) -> None:
                 expected()
         del loss, inter, expected
         assert all(r() is None for r in refs)
+
+
+def test_saved_inputs_are_indexes_so_the_cycle_collector_drops_the_saved_tuple() -> None:
+    x, w = leaf(3, 4), leaf(4, 2, seed=1)
+    y = x @ w  # MatMul saves both inputs
+    gc.collect()  # a tuple of numbers and arrays only is untracked at its first collection
+    assert not gc.is_tracked(y.grad_fn._saved)
+    saved = y.grad_fn.saved_tensors
+    assert saved[0] is x and saved[1] is w

@@ -15,8 +15,9 @@ from ..tensor import Tensor
 from . import anomaly, grad_mode
 
 # What a saved array turned out to be, resolved once when the op is recorded. A node keeps its saved
-# arrays as one flat tuple of (kind, object, version) triples: every container a node holds is one
-# more object for Python's cycle collector to track, and fewer of them make collections rarer.
+# arrays as one flat tuple of (kind, object, version) triples, an input as its index in `inputs`:
+# every container a node holds is one more object for Python's cycle collector to track, and a tuple
+# of numbers and arrays only is untracked at its first collection, so collections stay rarer and short.
 _INPUT, _OUTPUT, _VALUE = 0, 1, 2
 _NOTHING = (None, None, 0)
 # One shared tuple per needs_input_grad pattern, for the same reason.
@@ -77,8 +78,9 @@ class Function:
             if kind is None:
                 out.append(None)
             elif kind == _INPUT:
-                _check_version(self, obj, version, "an input")
-                out.append(obj)
+                tensor = self.inputs[obj]
+                _check_version(self, tensor, version, "an input")
+                out.append(tensor)
             elif kind == _OUTPUT:
                 tensor = self._output_ref() if self._output_ref is not None else None
                 if tensor is None:  # the user dropped the output; rebuild it around the same node
@@ -189,7 +191,7 @@ class StandIn(Tensor):
 def _stand_ins(inputs: tuple[Tensor | None, ...], saved: tuple[Any, ...]) -> tuple[Tensor | None, ...]:
     """`inputs` with a StandIn for each large intermediate that backward does not read: not saved,
     and with no hook or retained gradient (those live on the tensor itself)."""
-    kept = {id(obj) for obj in saved[1::3]}
+    kept = {id(inputs[saved[i + 1]]) for i in range(0, len(saved), 3) if saved[i] == _INPUT}
     return tuple(
         StandIn.of(t) if (t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES
                           and id(t) not in kept and not t._hooks and not t._retains_grad) else t
@@ -198,13 +200,15 @@ def _stand_ins(inputs: tuple[Tensor | None, ...], saved: tuple[Any, ...]) -> tup
 
 
 def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data: np.ndarray) -> tuple[Any, ...]:
-    """Classify one saved array as (kind, object, version): an input Tensor, the output, a plain
-    value, or nothing (kind None)."""
+    """Classify one saved array as (kind, object, version): an input (by its index), the output, a
+    plain value, or nothing (kind None)."""
     if array is None:
         return _NOTHING
+    i = 0
     for t in inputs:
         if t is not None and t.data is array:
-            return (_INPUT, t, t._version)
+            return (_INPUT, i, t._version)
+        i += 1
     if array is raw_out or array is out_data:
         return (_OUTPUT, out_data, 0)
     return (_VALUE, array, 0)
