@@ -22,7 +22,7 @@ class MatMul(Function):
                 f"equal the {'only' if b.ndim == 1 else 'second-to-last'} axis of b ({k_b})"
             )
         try:
-            out = _matmul(a, b)
+            out = matmul_on_threads(a, b)
         except ValueError:
             raise ShapeError(
                 f"matmul: the batch axes (all but the last two) of shapes {a.shape} and {b.shape} "
@@ -51,7 +51,7 @@ class MatMul(Function):
         return ga, gb
 
 
-def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def matmul_on_threads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """np.matmul; a product of two matrices is split over the intra-op threads along its longest
     dimension: rows of a, columns of b, or the inner one (partial products, then their sum)."""
     if a.ndim != 2 or b.ndim != 2:

@@ -5,7 +5,7 @@ from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .activation import require_float_tensor
-from .linalg import _matmul
+from .linalg import matmul_on_threads
 
 __all__ = ["linear"]
 
@@ -20,7 +20,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, weight, bias):
         ctx.save_for_backward(x, weight)
-        out = _matmul(x.reshape(-1, x.shape[-1]), weight.T)  # BLAS reads the transposed view as is
+        out = matmul_on_threads(x.reshape(-1, x.shape[-1]), weight.T)  # BLAS reads the transposed view as is
         if bias is not None:
             out += bias
         return out.reshape(x.shape[:-1] + weight.shape[:1])
