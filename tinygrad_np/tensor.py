@@ -155,10 +155,11 @@ class Tensor:
         if not self.requires_grad:
             raise GraphError("register_hook: cannot register a hook on a tensor that does not require grad.")
         key = next(_hook_ids)
-        if self.grad_fn is not None:
-            self.grad_fn.track_output(self)
         if self._hooks is None:
             self._hooks = {}
+        if self.grad_fn is not None:  # a non-leaf's hooks are kept by its node too: they outlive the tensor
+            self.grad_fn.track_output(self)
+            self.grad_fn.output_hooks = self._hooks
         self._hooks[key] = hook
         return _HookHandle(self._hooks, key)
 

@@ -53,16 +53,34 @@ def test_saved_inputs_leaves_and_small_intermediates_are_held_themselves(shape: 
     assert not isinstance(small.grad_fn.inputs[0], StandIn)
 
 
-def test_a_hook_on_a_dropped_intermediate_still_runs() -> None:
+@pytest.mark.parametrize("when", ["before use", "after use"])
+def test_a_hook_on_a_dropped_intermediate_still_runs(when: str) -> None:
     x = leaf(LARGE)
     h = x * 3.0
     seen = []
-    h.register_hook(lambda g: seen.append(g.shape))
+    if when == "before use":
+        h.register_hook(lambda g: seen.append(g.shape))
     y = F.relu(h)
-    assert y.grad_fn.inputs[0] is h  # the hook lives on h, so the node keeps h
-    del h
+    if when == "after use":
+        h.register_hook(lambda g: seen.append(g.shape))
+    assert isinstance(y.grad_fn.inputs[0], StandIn)
+    del h  # the hooks live on h's node as well
     y.sum().backward()
     assert seen == [LARGE]
+
+
+def test_a_hook_that_replaces_the_gradient_of_a_dropped_intermediate() -> None:
+    x = leaf(LARGE)
+    h = x * 3.0
+    y = F.relu(h)
+    handle = h.register_hook(lambda g: g * 0.0)
+    del h
+    y.sum().backward(retain_graph=True)
+    assert not x.grad.data.any()
+    handle.remove()  # removing it through its handle works on the node's hooks too
+    x.grad = None
+    y.sum().backward()
+    assert x.grad.data.any()
 
 
 def test_retain_grad_and_grad_of_an_intermediate_still_work() -> None:

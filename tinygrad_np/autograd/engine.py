@@ -6,7 +6,7 @@ only when every gradient flowing into it has arrived and been summed. No recursi
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,8 +56,8 @@ def run_backward(
             if grad is not None:
                 ref = node._output_ref
                 out = ref() if ref is not None else None
-                if out is not None and (out._hooks or out._retains_grad or captured is not None):
-                    grad = _finish_tensor_grad(out, grad, captured, create_graph)
+                if node.output_hooks or (out is not None and (out._retains_grad or captured is not None)):
+                    grad = _finish_tensor_grad(node.output_hooks, out, grad, captured, create_graph)
                 grads = _call_backward(node, grad)
             for i, t in enumerate(inputs):
                 if t is None or not t.requires_grad:
@@ -143,8 +143,8 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
     return tuple(checked)
 
 
-def _run_hooks(tensor: Tensor, grad: Tensor) -> Tensor:
-    for hook in tensor._hooks.values():
+def _run_hooks(hooks: dict[int, Callable[[Tensor], Tensor | None]], grad: Tensor) -> Tensor:
+    for hook in list(hooks.values()):
         result = hook(grad)
         if result is not None:
             grad = result
@@ -152,11 +152,15 @@ def _run_hooks(tensor: Tensor, grad: Tensor) -> Tensor:
 
 
 def _finish_tensor_grad(
-    tensor: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
+    hooks: dict[int, Callable[[Tensor], Tensor | None]] | None, tensor: Tensor | None, grad: Tensor,
+    captured: dict[int, Tensor | None] | None, create_graph: bool
 ) -> Tensor:
-    """A non-leaf's gradient is complete: run its hooks, then retain or capture it if asked."""
-    if tensor._hooks:
-        grad = _run_hooks(tensor, grad)
+    """A non-leaf's gradient is complete: run its hooks (its node keeps them, so they run even once
+    the tensor itself is gone), then retain or capture it if the tensor is alive and asks."""
+    if hooks:
+        grad = _run_hooks(hooks, grad)
+    if tensor is None:
+        return grad
     if captured is not None:
         if id(tensor) in captured:
             captured[id(tensor)] = grad
@@ -169,7 +173,7 @@ def _deliver_to_leaf(
     leaf: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
 ) -> None:
     if leaf._hooks:
-        grad = _run_hooks(leaf, grad)
+        grad = _run_hooks(leaf._hooks, grad)
     if captured is not None:
         if id(leaf) in captured:
             prev = captured[id(leaf)]

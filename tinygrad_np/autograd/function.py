@@ -42,6 +42,9 @@ class Function:
     _to_save: tuple[Any, ...] = ()
     _saved: tuple[Any, ...] = ()
     _output_ref: weakref.ReferenceType[Tensor] | None = None
+    # the hooks registered on the output tensor (its very dict): kept here, they run even once the
+    # output itself has been dropped, as PyTorch's do
+    output_hooks: dict[int, Any] | None = None
     _freed = False
     creation_traceback: str | None = None
 
@@ -189,12 +192,12 @@ class StandIn(Tensor):
 
 
 def _stand_ins(inputs: tuple[Tensor | None, ...], saved: tuple[Any, ...]) -> tuple[Tensor | None, ...]:
-    """`inputs` with a StandIn for each large intermediate that backward does not read: not saved,
-    and with no hook or retained gradient (those live on the tensor itself)."""
+    """`inputs` with a StandIn for each large intermediate that backward does not read (not saved).
+    Its hooks live on its node, and a retained gradient goes to the tensor itself if it is alive."""
     kept = {id(inputs[saved[i + 1]]) for i in range(0, len(saved), 3) if saved[i] == _INPUT}
     return tuple(
         StandIn.of(t) if (t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES
-                          and id(t) not in kept and not t._hooks and not t._retains_grad) else t
+                          and id(t) not in kept) else t
         for t in inputs
     )
 
