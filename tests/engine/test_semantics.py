@@ -271,6 +271,23 @@ def test_hooks_see_and_replace_gradients():
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
 
 
+@pytest.mark.parametrize("on_leaf", [True, False])
+def test_a_hook_may_remove_itself_while_hooks_run(on_leaf: bool) -> None:
+    x = leaf([1.0, 2.0])
+    t = x if on_leaf else x * 2
+    calls = []
+
+    def once(g):
+        calls.append("once")
+        handle.remove()
+
+    handle = t.register_hook(once)
+    t.register_hook(lambda g: calls.append("always"))
+    (t * 3).sum().backward(retain_graph=True)
+    (t * 3).sum().backward()
+    assert calls == ["once", "always", "always"]
+
+
 def test_float32_graph_never_upcasts():
     x = tg.Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
     y = ((x * 2.5 + np.float64(1.0)) ** 2 / 3.0 - np.ones(3)).exp().log().mean()
