@@ -171,6 +171,9 @@ class Function:
         return f"<{self.name}>"
 
 
+_NAN_CELLS: dict[np.dtype, np.ndarray] = {}
+
+
 class StandIn(Tensor):
     """Holds the place of an intermediate tensor in a node's `inputs` once backward needs only its
     grad_fn, shape and dtype: `data` is a read-only NaN view of that shape that owns no memory, so
@@ -181,7 +184,11 @@ class StandIn(Tensor):
     @staticmethod
     def of(tensor: Tensor) -> StandIn:
         stand_in = object.__new__(StandIn)
-        stand_in.data = np.broadcast_to(np.array(np.nan, dtype=tensor.dtype), tensor.shape)
+        cell = _NAN_CELLS.get(tensor.dtype)
+        if cell is None:  # one read-only NaN per dtype, which every stand-in's view repeats
+            cell = _NAN_CELLS[tensor.dtype] = np.full(1, np.nan, dtype=tensor.dtype)
+            cell.flags.writeable = False
+        stand_in.data = np.ndarray(tensor.shape, tensor.dtype, buffer=cell, strides=(0,) * tensor.ndim)
         stand_in.grad, stand_in.grad_fn, stand_in.requires_grad = None, tensor.grad_fn, tensor.requires_grad
         stand_in.name, stand_in._version, stand_in._retains_grad, stand_in._hooks = tensor.name, 0, False, None
         return stand_in
