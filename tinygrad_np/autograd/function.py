@@ -171,7 +171,7 @@ class Function:
         return f"<{self.name}>"
 
 
-_NAN_CELLS: dict[np.dtype, np.ndarray] = {}
+_NAN_CELLS: dict[np.dtype, np.ndarray] = {}  # per dtype, the one read-only NaN all stand-ins view
 
 
 class StandIn(Tensor):
@@ -183,9 +183,10 @@ class StandIn(Tensor):
 
     @staticmethod
     def of(tensor: Tensor) -> StandIn:
+        """The stand-in of `tensor`: its grad_fn, shape, dtype and name, none of its memory."""
         stand_in = object.__new__(StandIn)
         cell = _NAN_CELLS.get(tensor.dtype)
-        if cell is None:  # one read-only NaN per dtype, which every stand-in's view repeats
+        if cell is None:
             cell = _NAN_CELLS[tensor.dtype] = np.full(1, np.nan, dtype=tensor.dtype)
             cell.flags.writeable = False
         stand_in.data = np.ndarray(tensor.shape, tensor.dtype, buffer=cell, strides=(0,) * tensor.ndim)
