@@ -12,6 +12,7 @@ from .errors import GraphError, ShapeError
 
 ArrayLike = Union["Tensor", np.ndarray, float, int, bool, Sequence[Any]]
 Axis = Union[int, Sequence[int], None]
+Hooks = dict[int, Callable[["Tensor"], Union["Tensor", None]]]  # key -> hook(grad) -> replacement or None
 
 
 def _to_array(data: Any, dtype: Any = None) -> np.ndarray:
@@ -50,7 +51,7 @@ class Tensor:
         self.name = name
         self._version = 0
         self._retains_grad = False
-        self._hooks: dict[int, Callable[[Tensor], Tensor | None]] | None = None  # made on first hook
+        self._hooks: Hooks | None = None  # made on first hook
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)

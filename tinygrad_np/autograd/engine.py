@@ -6,13 +6,13 @@ only when every gradient flowing into it has arrived and been summed. No recursi
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import GraphError
-from ..tensor import Tensor
+from ..tensor import Hooks, Tensor
 from . import anomaly
 from .grad_mode import _Mode
 
@@ -143,7 +143,7 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
     return tuple(checked)
 
 
-def _run_hooks(hooks: dict[int, Callable[[Tensor], Tensor | None]], grad: Tensor) -> Tensor:
+def _run_hooks(hooks: Hooks, grad: Tensor) -> Tensor:
     for hook in list(hooks.values()):
         result = hook(grad)
         if result is not None:
@@ -152,7 +152,7 @@ def _run_hooks(hooks: dict[int, Callable[[Tensor], Tensor | None]], grad: Tensor
 
 
 def _finish_tensor_grad(
-    hooks: dict[int, Callable[[Tensor], Tensor | None]] | None, tensor: Tensor | None, grad: Tensor,
+    hooks: Hooks | None, tensor: Tensor | None, grad: Tensor,
     captured: dict[int, Tensor | None] | None, create_graph: bool
 ) -> Tensor:
     """A non-leaf's gradient is complete: run its hooks (its node keeps them, so they run even once

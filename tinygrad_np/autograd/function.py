@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import GraphError, InplaceModificationError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Hooks, Tensor
 from . import anomaly, grad_mode
 
 # What a saved array turned out to be, resolved once when the op is recorded. A node keeps its saved
@@ -44,7 +44,7 @@ class Function:
     _output_ref: weakref.ReferenceType[Tensor] | None = None
     # the hooks registered on the output tensor (its very dict): kept here, they run even once the
     # output itself has been dropped, as PyTorch's do
-    output_hooks: dict[int, Any] | None = None
+    output_hooks: Hooks | None = None
     _freed = False
     creation_traceback: str | None = None
 
