@@ -252,8 +252,6 @@ class Tensor:
         """Turn a scalar, list or array into a constant Tensor of this tensor's float dtype."""
         if isinstance(other, Tensor):
             return other
-        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":  # the common case
-            return Tensor._make(np.array(other, dtype=self.data.dtype), None)
         array = np.asarray(other)
         if self.dtype.kind == "f" and array.dtype.kind in "biuf":
             array = array.astype(self.dtype, copy=False)
@@ -261,46 +259,54 @@ class Tensor:
             array = array.astype(np.float32)
         return Tensor._make(array, None)
 
+    def _arith_operand(self, other: Any) -> Tensor | np.ndarray:
+        """The other operand of + - * / ** @. A Python number becomes a 0-d array of this tensor's
+        float dtype: a constant outside the graph, as PyTorch's wrapped numbers, so `x * 2` makes
+        one node and no constant Tensor."""
+        if (type(other) is float or type(other) is int) and self.data.dtype.kind == "f":
+            return np.array(other, dtype=self.data.dtype)
+        return self._operand(other)
+
     def __add__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Add.apply(self, self._operand(other))
+        return elementwise.Add.apply(self, self._arith_operand(other))
 
     def __radd__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Add.apply(self._operand(other), self)
+        return elementwise.Add.apply(self._arith_operand(other), self)
 
     def __sub__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Sub.apply(self, self._operand(other))
+        return elementwise.Sub.apply(self, self._arith_operand(other))
 
     def __rsub__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Sub.apply(self._operand(other), self)
+        return elementwise.Sub.apply(self._arith_operand(other), self)
 
     def __mul__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Mul.apply(self, self._operand(other))
+        return elementwise.Mul.apply(self, self._arith_operand(other))
 
     def __rmul__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Mul.apply(self._operand(other), self)
+        return elementwise.Mul.apply(self._arith_operand(other), self)
 
     def __truediv__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Div.apply(self, self._operand(other))
+        return elementwise.Div.apply(self, self._arith_operand(other))
 
     def __rtruediv__(self, other: ArrayLike) -> Tensor:
-        return elementwise.Div.apply(self._operand(other), self)
+        return elementwise.Div.apply(self._arith_operand(other), self)
 
     def __pow__(self, exponent: ArrayLike) -> Tensor:
         if isinstance(exponent, (int, float)) and not isinstance(exponent, bool):
             return elementwise.Pow.apply(self, exponent)  # a constant exponent stays a Python number
-        return elementwise.Pow.apply(self, self._operand(exponent))
+        return elementwise.Pow.apply(self, self._arith_operand(exponent))
 
     def __rpow__(self, base: ArrayLike) -> Tensor:
-        return elementwise.Pow.apply(self._operand(base), self)
+        return elementwise.Pow.apply(self._arith_operand(base), self)
 
     def __neg__(self) -> Tensor:
         return elementwise.Neg.apply(self)
 
     def __matmul__(self, other: ArrayLike) -> Tensor:
-        return linalg.MatMul.apply(self, self._operand(other))
+        return linalg.MatMul.apply(self, self._arith_operand(other))
 
     def __rmatmul__(self, other: ArrayLike) -> Tensor:
-        return linalg.MatMul.apply(self._operand(other), self)
+        return linalg.MatMul.apply(self._arith_operand(other), self)
 
     def matmul(self, other: ArrayLike) -> Tensor:
         return self @ other

@@ -118,6 +118,8 @@ def test_maximum_minimum_with_constants():
 F64_SCALAR = np.float64(1.5)
 CONSTANT_OPERANDS = [
     ("add-pyfloat", lambda t: t + 1.5), ("radd-pyfloat", lambda t: 1.5 + t),
+    ("rsub-pyfloat", lambda t: 1.5 - t), ("mul-pyint", lambda t: t * 3),
+    ("rdiv-pyint", lambda t: 2 / t), ("rpow-pyfloat", lambda t: 2.0 ** t),
     ("add-np-f64", lambda t: t + F64_SCALAR), ("radd-np-f64", lambda t: F64_SCALAR + t),
     ("sub-np-f64", lambda t: t - F64_SCALAR), ("rsub-np-f64", lambda t: F64_SCALAR - t),
     ("mul-np-f64", lambda t: t * F64_SCALAR), ("rmul-np-f64", lambda t: F64_SCALAR * t),

@@ -144,6 +144,23 @@ def test_requires_grad_propagates():
     assert (a * b).requires_grad and (a * b).grad_fn is not None
 
 
+@pytest.mark.parametrize("make", [lambda x: x * 2.5, lambda x: 2.5 * x, lambda x: 1 - x, lambda x: 3 / x,
+                                  lambda x: x + 1, lambda x: 2.0 ** x], ids=["mul", "rmul", "rsub", "rdiv", "add", "rpow"])
+def test_a_python_number_is_part_of_the_op_not_a_tensor(make):
+    # as PyTorch's wrapped numbers: one node whose only Tensor input is x, and nothing else allocated
+    x = leaf([0.5, 2.0])
+    y = make(x)
+    assert [t is x for t in y.grad_fn.inputs if t is not None] == [True]
+    assert sum(t is None for t in y.grad_fn.inputs) == 1
+    assert tg.gradcheck(make, x) and tg.gradgradcheck(make, x)
+
+
+def test_a_number_on_an_integer_tensor_keeps_numpy_promotion():
+    counts = tg.Tensor(np.array([1, 2, 3]))
+    assert (counts * 2).dtype == np.int64 and (counts * 2).tolist() == [2, 4, 6]
+    assert (counts + 0.5).dtype.kind == "f"
+
+
 def test_chain_of_100k_ops_backprops_iteratively():
     x = leaf([1.0])
     y = x
@@ -372,3 +389,21 @@ def test_function_returning_wrong_shape_is_named():
     x = leaf(np.ones((2, 3)))
     with pytest.raises(GraphError, match=r"Bad.backward returned a gradient of shape \(3,\) for input 0"):
         Bad.apply(x).sum().backward()
+
+
+def test_a_backward_may_return_arrays_and_other_dtypes():
+    # a custom op's backward that returns a NumPy array, or a float32 gradient for a float64 input,
+    # still delivers a Tensor of the input's dtype
+    class Twice(tg.Function):
+        @staticmethod
+        def forward(ctx, x, y):
+            return 2 * x + y
+
+        @staticmethod
+        def backward(ctx, grad):
+            return 2 * grad.data, grad.astype(np.float32)
+
+    x, y = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    Twice.apply(x, y).sum().backward()
+    assert isinstance(x.grad, tg.Tensor) and x.grad.dtype == np.float64 and x.grad.tolist() == [2.0, 2.0]
+    assert y.grad.dtype == np.float64 and y.grad.tolist() == [1.0, 1.0]

@@ -7,7 +7,7 @@ only when every gradient flowing into it has arrived and been summed. No recursi
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,19 +59,25 @@ def run_backward(
                 if node.output_hooks or (out is not None and (out._retains_grad or captured is not None)):
                     grad = _finish_tensor_grad(node.output_hooks, out, grad, captured, create_graph)
                 grads = _call_backward(node, grad)
+            needs = node.needs_input_grad
             for i, t in enumerate(inputs):
                 if t is None or not t.requires_grad:
                     continue
-                g = grads[i] if grads else None
+                g = grads[i] if grads and needs[i] else None
+                if g is not None and (type(g) is not Tensor or g.data.shape != t.data.shape
+                                      or g.data.dtype != t.data.dtype or anomaly.enabled):
+                    g = _checked_grad(node, i, g, t)
                 parent = t.grad_fn
                 if parent is None:
                     if g is not None:
                         _deliver_to_leaf(t, g, captured, create_graph)
                     continue
                 if g is not None:
-                    buffers[parent] = buffers[parent] + g if parent in buffers else g
-                pending[parent] -= 1
-                if pending[parent] == 0:
+                    summed = buffers.get(parent)
+                    buffers[parent] = g if summed is None else summed + g
+                left = pending[parent] - 1
+                pending[parent] = left
+                if left == 0:
                     ready.append(parent)
             if not retain_graph:
                 node.release()
@@ -107,7 +113,7 @@ def _count_consumers(starts: list[Function]) -> dict[Function, int]:
 
 
 def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
-    """Run one node's backward and check what it returned: one gradient per input, of its shape and dtype."""
+    """Run one node's backward; it must return one gradient (or None) per forward argument."""
     if anomaly.enabled:
         with anomaly.running_backward(node):
             grads = type(node).backward(node, grad)
@@ -115,32 +121,29 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
         grads = type(node).backward(node, grad)
     if type(grads) is not tuple:
         grads = (grads,)
-    inputs = node.inputs
-    if len(grads) != len(inputs):
+    if len(grads) != len(node.inputs):
         raise GraphError(
-            f"{node.name}.backward returned {len(grads)} gradient(s) but forward took {len(inputs)} "
+            f"{node.name}.backward returned {len(grads)} gradient(s) but forward took {len(node.inputs)} "
             f"argument(s); return one per forward argument (None for those without a gradient)."
         )
-    needs = node.needs_input_grad
-    checked: list[Tensor | None] = []
-    for i, g in enumerate(grads):
-        if g is None or not needs[i]:
-            checked.append(None)
-            continue
-        expected = inputs[i].data  # type: ignore[union-attr]
-        if type(g) is not Tensor:
-            g = g if isinstance(g, Tensor) else Tensor(np.asarray(g, dtype=expected.dtype))
-        if g.data.shape != expected.shape:
-            raise GraphError(
-                f"{node.name}.backward returned a gradient of shape {g.shape} for input {i}, "
-                f"which has shape {expected.shape}; a gradient must have its input's shape."
-            )
-        if g.data.dtype != expected.dtype:
-            g = g.astype(expected.dtype)
-        if anomaly.enabled:
-            anomaly.check_backward(node, i, g.data)
-        checked.append(g)
-    return tuple(checked)
+    return grads
+
+
+def _checked_grad(node: Function, i: int, grad: Any, tensor: Tensor) -> Tensor:
+    """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype (only
+    gradients that are not that already come here)."""
+    expected = tensor.data
+    g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=expected.dtype))
+    if g.data.shape != expected.shape:
+        raise GraphError(
+            f"{node.name}.backward returned a gradient of shape {g.shape} for input {i}, "
+            f"which has shape {expected.shape}; a gradient must have its input's shape."
+        )
+    if g.data.dtype != expected.dtype:
+        g = g.astype(expected.dtype)
+    if anomaly.enabled:
+        anomaly.check_backward(node, i, g.data)
+    return g
 
 
 def _run_hooks(hooks: Hooks, grad: Tensor) -> Tensor:

@@ -92,7 +92,7 @@ class Function:
                     _check_version(self, tensor, version, "its output")
                 out.append(tensor)
             else:
-                out.append(Tensor(obj))
+                out.append(Tensor._make(obj, None) if type(obj) is np.ndarray else Tensor(obj))
         return tuple(out)
 
     @property
