@@ -53,6 +53,7 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="leave glibc returning freed memory to the OS (default: tg.keep_freed_memory(), "
                              "as the training command does; it applies to the whole process)")
     parser.add_argument("--probe", nargs=2, metavar=("IMPL", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--probe-overhead", nargs=2, metavar=("IMPL", "RUNS"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
 
@@ -252,10 +253,65 @@ def overhead(n: int, leaf: Any) -> float:
     return (time.perf_counter() - start) / n * 1e6
 
 
+OVERHEAD_OPS = 10000
+
+
+def chain_leaves() -> dict[str, Any]:
+    """A fresh leaf to start a chain from, per framework in this process."""
+    leaves: dict[str, Any] = {Tinygrad.name: lambda: tg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True)}
+    if torch is not None:
+        leaves[Torch.name] = lambda: torch.ones(4, requires_grad=True)
+    return leaves
+
+
+def probe_overhead(impl_name: str, runs: int) -> None:
+    """(Run in a fresh process, which loads PyTorch only to measure it.) Print the chain's us/op per run."""
+    leaf = chain_leaves()[impl_name]
+    print(json.dumps({"us": [overhead(OVERHEAD_OPS, leaf()) for _ in range(runs)]}))
+
+
+def overhead_alone(runs: int) -> dict[str, list[float]]:
+    """us/op of each framework in a fresh process of its own, in alternating processes."""
+    costs: dict[str, list[float]] = {name: [] for name in chain_leaves()}
+    for _ in range(2):
+        for name in costs:
+            cmd = [sys.executable, __file__, "--probe-overhead", name, str(runs // 2)]
+            if name != Torch.name:
+                cmd.append("--no-torch")
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            costs[name] += json.loads(out.strip().splitlines()[-1])["us"]
+    return costs
+
+
+def report_overhead() -> None:
+    runs = 4 if ARGS.quick else 10
+    leaves = chain_leaves()
+    together: dict[str, list[float]] = {name: [] for name in leaves}
+    for _ in range(runs):  # interleaved, so that both meet the same heap and the same machine
+        for name, leaf in leaves.items():
+            together[name].append(overhead(OVERHEAD_OPS, leaf()))
+    settings = {"in this process, both frameworks loaded": together}
+    if not ARGS.quick:
+        settings["each alone, in a fresh process"] = overhead_alone(runs)
+    print(f"\nframework overhead, forward + backward of a {OVERHEAD_OPS:,}-op chain of 4-element tensors, "
+          f"us/op over {runs} runs: min (the ops alone) and mean (with the cycle collector's full passes)")
+    for setting, costs in settings.items():
+        print(f"  {setting}")
+        for name, cs in costs.items():
+            print(f"    {name:14s} min {min(cs):6.2f}   mean {statistics.mean(cs):6.2f}")
+        if Torch.name in costs:
+            ours, theirs = costs[Tinygrad.name], costs[Torch.name]
+            print(f"    tinygrad_np / pytorch: min {min(ours) / min(theirs):.2f}x, "
+                  f"mean {statistics.mean(ours) / statistics.mean(theirs):.2f}x  (target <= 1.0x)")
+
+
 # -- report -----------------------------------------------------------------------------------------
 def main() -> None:
     if ARGS.probe:
         probe_rss(*ARGS.probe)
+        return
+    if ARGS.probe_overhead:
+        probe_overhead(ARGS.probe_overhead[0], int(ARGS.probe_overhead[1]))
         return
     steps = min(ARGS.steps, 5) if ARGS.quick else ARGS.steps
     models = [m.strip() for m in ARGS.models.split(",") if m.strip()]
@@ -290,22 +346,7 @@ def main() -> None:
             print("  peak-RSS growth of a fresh process over 3 training steps, MiB")
             for name, mib in growth.items():
                 print(f"    {name:14s} {mib:9.1f}")
-    n, runs = 10000, 3 if ARGS.quick else 10
-    chains = {Tinygrad.name: lambda: tg.Tensor(np.ones(4, dtype=np.float32), requires_grad=True)}
-    if torch is not None:
-        chains[Torch.name] = lambda: torch.ones(4, requires_grad=True)
-    costs: dict[str, list[float]] = {name: [] for name in chains}
-    for _ in range(runs):  # interleaved, so that both meet the same heap and the same machine
-        for name, leaf in chains.items():
-            costs[name].append(overhead(n, leaf()))
-    print(f"\nframework overhead, forward + backward of a {n:,}-op chain of 4-element tensors, us/op "
-          f"over {runs} runs: min (the ops alone) and mean (with the cycle collector's full passes)")
-    for name, cs in costs.items():
-        print(f"    {name:14s} min {min(cs):6.2f}   mean {statistics.mean(cs):6.2f}")
-    if torch is not None:
-        ours, theirs = costs[Tinygrad.name], costs[Torch.name]
-        print(f"    tinygrad_np / pytorch: min {min(ours) / min(theirs):.2f}x, "
-              f"mean {statistics.mean(ours) / statistics.mean(theirs):.2f}x")
+    report_overhead()
 
 
 if __name__ == "__main__":
