@@ -147,7 +147,7 @@ def test_requires_grad_propagates():
 @pytest.mark.parametrize("make", [lambda x: x * 2.5, lambda x: 2.5 * x, lambda x: 1 - x, lambda x: 3 / x,
                                   lambda x: x + 1, lambda x: 2.0 ** x], ids=["mul", "rmul", "rsub", "rdiv", "add", "rpow"])
 def test_a_python_number_is_part_of_the_op_not_a_tensor(make):
-    # as PyTorch's wrapped numbers: one node whose only Tensor input is x, and nothing else allocated
+    # as PyTorch's wrapped numbers: one node whose only Tensor input is x, and no constant Tensor
     x = leaf([0.5, 2.0])
     y = make(x)
     assert [t is x for t in y.grad_fn.inputs if t is not None] == [True]
