@@ -213,13 +213,20 @@ def test_nesterov_two_steps_by_hand():
 
 def test_defaults_match_pytorch():
     p = [tg.Tensor(np.zeros(2), requires_grad=True)]
-    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False)
-    assert optim.Adam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False)
+    assert optim.SGD(p).defaults == dict(lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
+                                         maximize=False)
+    assert optim.Adam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False,
+                                          maximize=False, decoupled_weight_decay=False)
     assert optim.AdamW(p).defaults["weight_decay"] == 1e-2
+    assert optim.AdamW(p).defaults["decoupled_weight_decay"] is True
     assert optim.RMSprop(p).defaults == dict(lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                                             centered=False)
+                                             centered=False, maximize=False)
     assert optim.Adagrad(p).defaults == dict(lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
-                                             eps=1e-10)
+                                             eps=1e-10, maximize=False)
+    assert optim.NAdam(p).defaults == dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                                           momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False)
+    assert optim.RAdam(p).defaults == dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                                           decoupled_weight_decay=False, maximize=False)
 
 
 @pytest.mark.parametrize("make", [
@@ -228,7 +235,9 @@ def test_defaults_match_pytorch():
     lambda ps: optim.AdamW(ps, lr=0.01),
     lambda ps: optim.RMSprop(ps, lr=0.01, momentum=0.9, centered=True, weight_decay=0.01),
     lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01, weight_decay=0.01),
-], ids=["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+    lambda ps: optim.NAdam(ps, lr=0.01, weight_decay=0.01, maximize=True),
+    lambda ps: optim.RAdam(ps, lr=0.01, weight_decay=0.01, decoupled_weight_decay=True),
+], ids=["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam"])
 def test_float32_stays_float32_in_place(make):
     p = tg.Tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32), requires_grad=True)
     array, version = p.data, p._version
@@ -261,3 +270,117 @@ def test_bias_correction_matters_early():
     # without bias correction the first Adam step would be lr * (1-b1)/sqrt(1-b2) * sign(g) ~ 3.16 lr
     (p1,) = _run(lambda ps: optim.Adam(ps, lr=0.1), np.array([0.0]), [np.array([2.0])])
     assert math.isclose(p1[0], -0.1, rel_tol=1e-6)
+
+
+def nadam_ref(p, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, momentum_decay=4e-3,
+              decoupled_weight_decay=False):
+    b1, b2 = betas
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    mu_prod = 1.0
+    out = []
+    for t, g in enumerate(grads, start=1):
+        if decoupled_weight_decay:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        mu = b1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+        mu_prod *= mu
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        denom = np.sqrt(v / (1 - b2 ** t)) + eps
+        p = p - lr * (1 - mu) / (1 - mu_prod) * g / denom - lr * mu_next / (1 - mu_prod * mu_next) * m / denom
+        out.append(p)
+    return out
+
+
+def radam_ref(p, grads, lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled_weight_decay=False):
+    b1, b2 = betas
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    rho_inf = 2 / (1 - b2) - 1
+    out = []
+    for t, g in enumerate(grads, start=1):
+        if decoupled_weight_decay:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g ** 2
+        m_hat = m / (1 - b1 ** t)
+        rho_t = rho_inf - 2 * t * b2 ** t / (1 - b2 ** t)
+        if rho_t > 5:
+            r = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            p = p - lr * m_hat * r * math.sqrt(1 - b2 ** t) / (np.sqrt(v) + eps)
+        else:
+            p = p - lr * m_hat
+        out.append(p)
+    return out
+
+
+NADAM_CONFIGS = [
+    dict(lr=2e-3),
+    dict(lr=0.05, betas=(0.8, 0.9), eps=1e-6, momentum_decay=0.1),
+    dict(lr=0.01, weight_decay=0.1),
+    dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True),
+]
+
+
+@pytest.mark.parametrize("config", NADAM_CONFIGS, ids=str)
+def test_nadam_matches_formula(config):
+    p0, grads = _problem(7)
+    _check(_run(lambda ps: optim.NAdam(ps, **config), p0, grads), nadam_ref(p0, grads, **config))
+
+
+RADAM_CONFIGS = [
+    dict(lr=1e-3),
+    dict(lr=0.05, betas=(0.8, 0.9)),  # rho_t passes 5 within the first steps: both branches run
+    dict(lr=0.01, betas=(0.5, 0.8), weight_decay=0.1),
+    dict(lr=0.01, betas=(0.5, 0.8), weight_decay=0.1, decoupled_weight_decay=True),
+]
+
+
+@pytest.mark.parametrize("config", RADAM_CONFIGS, ids=str)
+def test_radam_matches_formula(config):
+    p0, grads = _problem(8)
+    _check(_run(lambda ps: optim.RAdam(ps, **config), p0, grads), radam_ref(p0, grads, **config))
+
+
+def test_radam_is_momentum_sgd_while_the_variance_is_unreliable():
+    # rho_t <= 5 for the first steps with b2 = 0.999: p moves by lr * bias-corrected m, no division by sqrt(v)
+    (p1,) = _run(lambda ps: optim.RAdam(ps, lr=0.1), np.array([1.0, 1.0]), [np.array([3.0, -1e-6])])
+    np.testing.assert_allclose(p1, [1.0 - 0.3, 1.0 + 1e-7], rtol=1e-12)
+
+
+MAXIMIZE = {
+    "SGD": dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1),
+    "Adam": dict(lr=0.01, amsgrad=True, weight_decay=0.1),
+    "AdamW": dict(lr=0.01, amsgrad=True),
+    "RMSprop": dict(lr=0.01, momentum=0.5, centered=True, weight_decay=0.1),
+    "Adagrad": dict(lr=0.1, lr_decay=0.1, weight_decay=0.1),
+    "NAdam": dict(lr=0.01, weight_decay=0.1),
+    "RAdam": dict(lr=0.01, betas=(0.5, 0.8), weight_decay=0.1),
+}
+
+
+@pytest.mark.parametrize("name", MAXIMIZE)
+def test_maximize_is_minimizing_the_negated_gradient(name):
+    # maximize negates the gradient only; weight decay still pulls towards zero
+    p0, grads = _problem(9)
+    make = getattr(optim, name)
+    up = _run(lambda ps: make(ps, maximize=True, **MAXIMIZE[name]), p0, grads)
+    down = _run(lambda ps: make(ps, **MAXIMIZE[name]), p0, [-g for g in grads])
+    for a, b in zip(up, down):
+        np.testing.assert_array_equal(a, b)
+    assert make([tg.Tensor(p0, requires_grad=True)], maximize=True).param_groups[0]["maximize"] is True
+
+
+def test_maximize_climbs():
+    w = tg.Tensor(np.zeros(3), requires_grad=True)
+    opt = optim.SGD([w], lr=0.1, maximize=True)
+    for _ in range(60):
+        opt.zero_grad()
+        (-(w - 1.0) ** 2).sum().backward()  # a maximum at w = 1: each step closes 20% of the gap
+        opt.step()
+    np.testing.assert_allclose(w.data, 1.0 - 0.8 ** 60, rtol=1e-12)

@@ -2,7 +2,8 @@
 
 A subclass writes only `_update(param, grad, state, group)`: one parameter's update on NumPy
 arrays, in place. The base class loops over the groups under no_grad, skips parameters without a
-gradient, checks shapes, and bumps each updated parameter's version counter.
+gradient, checks shapes, negates the gradient for groups with `maximize=True` (every optimizer
+has the option, as in PyTorch), and bumps each updated parameter's version counter.
 """
 from __future__ import annotations
 
@@ -110,8 +111,11 @@ class Optimizer:
                     if grad.shape != p.shape:
                         raise ShapeError(f"{type(self).__name__}.step: a parameter of shape {p.shape} has a "
                                          f"gradient of shape {grad.shape}")
+                    if group.get("maximize", False):
+                        grad = -grad  # ascend: the same rule on the negated gradient
                     self._update(p.data, grad, self.state[p], group)
                     p._version += 1
+        self._opt_called = True  # lets a scheduler warn when it is stepped first
         return loss
 
     def _update(self, param: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
@@ -201,3 +205,15 @@ def check_hyper(who: str, **checks: tuple[bool, Any]) -> None:
     for name, (ok, value) in checks.items():
         if not ok:
             raise ValueError(f"{who}: invalid {name}: {value!r}")
+
+
+def lerp_(avg: np.ndarray, target: np.ndarray, weight: float) -> np.ndarray:
+    """avg += weight * (target - avg), in place: a running average, rounded as PyTorch's `lerp_`
+    (which computes target - (target - avg) * (1 - weight) when weight >= 0.5)."""
+    if abs(weight) < 0.5:
+        avg += weight * (target - avg)
+    else:
+        diff = target - avg
+        diff *= 1 - weight
+        np.subtract(target, diff, out=avg)
+    return avg

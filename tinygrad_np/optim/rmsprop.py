@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import Optimizer, ParamsT, check_hyper
+from .optimizer import Optimizer, ParamsT, check_hyper, lerp_
 
 __all__ = ["RMSprop"]
 
@@ -16,11 +16,11 @@ class RMSprop(Optimizer):
     momentum b = momentum*b + g / avg and p -= lr * b."""
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False) -> None:
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *, maximize: bool = False) -> None:
         check_hyper("RMSprop", lr=(lr >= 0, lr), eps=(eps >= 0, eps), momentum=(momentum >= 0, momentum),
                     weight_decay=(weight_decay >= 0, weight_decay), alpha=(alpha >= 0, alpha))
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered))
+                                      momentum=momentum, centered=centered, maximize=maximize))
 
     def _update(self, p: np.ndarray, grad: np.ndarray, state: dict[str, Any], group: dict[str, Any]) -> None:
         lr, alpha, eps, wd = group["lr"], group["alpha"], group["eps"], group["weight_decay"]
@@ -38,9 +38,7 @@ class RMSprop(Optimizer):
         s *= alpha
         s += (1 - alpha) * (g * g)
         if centered:
-            a = state["grad_avg"]
-            a *= alpha
-            a += (1 - alpha) * g
+            a = lerp_(state["grad_avg"], g, 1 - alpha)
             avg = s - a * a
             np.sqrt(avg, out=avg)
         else:
