@@ -88,7 +88,9 @@ def test_params_without_grad_are_skipped():
     lambda ps: optim.AdamW(ps, lr=0.1),
     lambda ps: optim.RMSprop(ps, lr=0.1, weight_decay=0.1, centered=True, momentum=0.5),
     lambda ps: optim.Adagrad(ps, lr=0.1, weight_decay=0.1),
-], ids=["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"])
+    lambda ps: optim.NAdam(ps, lr=0.1, weight_decay=0.1, maximize=True),
+    lambda ps: optim.RAdam(ps, lr=0.1, weight_decay=0.1, maximize=True),
+], ids=["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "NAdam", "RAdam"])
 def test_shared_gradient_is_never_modified(make):
     a, b = _leaf(3), _leaf(3, seed=1)
     shared = tg.Tensor(np.array([1.0, -2.0, 3.0]))
@@ -163,6 +165,8 @@ OPTIMIZERS = {
     "AdamW": lambda ps: optim.AdamW(ps, lr=0.05),
     "RMSprop": lambda ps: optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.5),
     "Adagrad": lambda ps: optim.Adagrad(ps, lr=0.1, lr_decay=0.01),
+    "NAdam": lambda ps: optim.NAdam(ps, lr=0.05, weight_decay=1e-3),
+    "RAdam": lambda ps: optim.RAdam(ps, lr=0.05, weight_decay=1e-3, decoupled_weight_decay=True),
 }
 
 
