@@ -1,4 +1,4 @@
-"""Optimizers and schedulers against PyTorch: same hyper-parameters, same start, same gradients."""
+"""Optimizers against PyTorch: same hyper-parameters, same start, same gradients."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,6 @@ import pytest
 
 import tinygrad_np as tg
 from tinygrad_np import optim
-from tinygrad_np.optim import lr_scheduler
 
 torch = pytest.importorskip("torch")
 
@@ -126,30 +125,3 @@ def test_param_groups_match_torch():
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.data, q.detach().numpy(), rtol=1e-5, atol=1e-6)
 
-
-SCHEDULERS = [
-    ("StepLR", dict(step_size=3, gamma=0.5)),
-    ("StepLR", dict(step_size=1)),
-    ("CosineAnnealingLR", dict(T_max=7)),
-    ("CosineAnnealingLR", dict(T_max=4, eta_min=0.01)),
-    ("LinearLR", dict()),
-    ("LinearLR", dict(start_factor=0.1, end_factor=0.5, total_iters=4)),
-]
-
-
-@pytest.mark.parametrize("name,config", SCHEDULERS, ids=[f"{n}-{c}" for n, c in SCHEDULERS])
-def test_scheduler_matches_torch(name, config):
-    ours_p = [tg.Tensor(np.zeros(1, np.float32), requires_grad=True)]
-    theirs_p = [torch.zeros(1, requires_grad=True)]
-    opt = optim.SGD([{"params": ours_p, "lr": 0.1}], lr=0.1)
-    ref = torch.optim.SGD([{"params": theirs_p, "lr": 0.1}], lr=0.1)
-    sched = getattr(lr_scheduler, name)(opt, **config)
-    ref_sched = getattr(torch.optim.lr_scheduler, name)(ref, **config)
-    for epoch in range(10):  # cosine beyond T_max included
-        np.testing.assert_allclose(sched.get_last_lr(), ref_sched.get_last_lr(), rtol=1e-9, atol=1e-12,
-                                   err_msg=f"epoch {epoch}")
-        assert opt.param_groups[0]["lr"] == sched.get_last_lr()[0]
-        opt.step()
-        ref.step()
-        sched.step()
-        ref_sched.step()
