@@ -159,7 +159,7 @@ class LambdaLR(_LambdaScheduler):
 
 
 class MultiplicativeLR(_LambdaScheduler):
-    """lr *= lr_lambda(epoch) at every step after the first."""
+    """Multiply the lr by lr_lambda(epoch) at every step after the first."""
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
@@ -168,7 +168,7 @@ class MultiplicativeLR(_LambdaScheduler):
 
 
 class StepLR(LRScheduler):
-    """lr *= gamma every step_size epochs: lr = base_lr * gamma ** (epoch // step_size) alone."""
+    """Multiply the lr by gamma every step_size epochs; alone, ``lr = base_lr * gamma ** (epoch // step_size)``."""
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1) -> None:
         if not isinstance(step_size, int) or step_size <= 0:
@@ -187,7 +187,7 @@ class StepLR(LRScheduler):
 
 
 class MultiStepLR(LRScheduler):
-    """lr *= gamma at each milestone epoch (a milestone listed twice multiplies by gamma twice)."""
+    """Multiply the lr by gamma at each milestone epoch (a milestone listed twice: by gamma twice)."""
 
     def __init__(self, optimizer: Optimizer, milestones: Iterable[int], gamma: float = 0.1,
                  last_epoch: int = -1) -> None:
@@ -266,7 +266,7 @@ class LinearLR(LRScheduler):
 
 
 class ExponentialLR(LRScheduler):
-    """lr *= gamma every epoch: lr = base_lr * gamma ** epoch alone."""
+    """Multiply the lr by gamma every epoch; alone, ``lr = base_lr * gamma ** epoch``."""
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1) -> None:
         self.gamma = gamma
@@ -332,7 +332,7 @@ class CosineAnnealingLR(LRScheduler):
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
-    """SGDR: cosine from base_lr to eta_min over T_i epochs, then restart with T_i *= T_mult (T_0 first).
+    """SGDR: cosine from base_lr to eta_min over T_i epochs, then restart with T_i = T_i * T_mult (T_0 first).
     `step(epoch)` accepts a fractional epoch, e.g. `step(epoch + i / iters_per_epoch)` per batch."""
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
@@ -487,7 +487,7 @@ class OneCycleLR(LRScheduler):
     """The 1cycle policy, stepped per batch: lr rises from max_lr / div_factor to max_lr over
     pct_start of total_steps, then anneals ("cos" or "linear") to initial_lr / final_div_factor;
     three_phase goes back down to the initial lr before the final annealing. With cycle_momentum,
-    SGD's momentum (or Adam's beta1) moves the opposite way between base_ and max_momentum."""
+    SGD's momentum (or Adam's beta1) moves the opposite way, between base_momentum and max_momentum."""
 
     def __init__(self, optimizer: Optimizer, max_lr: float | list[float], total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None, pct_start: float = 0.3,

@@ -211,7 +211,9 @@ def lerp_(avg: np.ndarray, target: np.ndarray, weight: float) -> np.ndarray:
     """avg += weight * (target - avg), in place: a running average, rounded as PyTorch's `lerp_`
     (which computes target - (target - avg) * (1 - weight) when weight >= 0.5)."""
     if abs(weight) < 0.5:
-        avg += weight * (target - avg)
+        diff = target - avg
+        diff *= weight
+        avg += diff
     else:
         diff = target - avg
         diff *= 1 - weight
