@@ -176,7 +176,8 @@ def test_one_cycle_endpoints_and_momentum():
         seen.append((opt.param_groups[0]["lr"], opt.param_groups[0]["momentum"]))
         opt.step()
         sched.step()
-    assert math.isclose(seen[0][0], 1.0 / 25) and seen[0][1] == 0.95  # initial lr = max_lr / div_factor, momentum at its max
+    # the initial lr is max_lr / div_factor, the momentum at its max
+    assert math.isclose(seen[0][0], 1.0 / 25) and seen[0][1] == 0.95
     assert math.isclose(seen[2][0], 1.0) and math.isclose(seen[2][1], 0.85)  # the peak at pct_start * total - 1
     assert math.isclose(seen[-1][0], 1.0 / 25 / 1e4) and math.isclose(seen[-1][1], 0.95)
     with pytest.raises(ValueError, match="total_steps is 10"):

@@ -162,3 +162,34 @@ def test_resumes_from_state_dicts(name):
     for s, sd in zip(scheds2, saved):
         s.load_state_dict(sd)
     assert _run(name, 40, (opt2, scheds2)) == expected
+
+
+
+RESUMED = {
+    "StepLR": lambda S, o, e: S.StepLR(o, step_size=4, gamma=0.5, last_epoch=e),
+    "ExponentialLR": lambda S, o, e: S.ExponentialLR(o, gamma=0.9, last_epoch=e),
+    "CosineAnnealingLR": lambda S, o, e: S.CosineAnnealingLR(o, T_max=20, last_epoch=e),
+    "LinearLR": lambda S, o, e: S.LinearLR(o, start_factor=0.1, total_iters=15, last_epoch=e),
+    "CosineAnnealingWarmRestarts": lambda S, o, e: S.CosineAnnealingWarmRestarts(o, T_0=4, T_mult=2, last_epoch=e),
+}
+
+
+@pytest.mark.parametrize("name", RESUMED)
+def test_resuming_with_last_epoch_matches_torch(name):
+    # the older way to resume: a fresh scheduler told the last epoch, on groups that already hold initial_lr
+    def run(lib):
+        ours, theirs = _optimizers("SGD")
+        opt = ours if lib is lr_scheduler else theirs
+        first = RESUMED[name](lib, opt, -1)
+        for _ in range(7):
+            opt.step()
+            first.step()
+        sched = RESUMED[name](lib, opt, 6)
+        lrs = []
+        for _ in range(30):
+            lrs.append(sched.get_last_lr() + [g["lr"] for g in opt.param_groups])
+            opt.step()
+            sched.step()
+        return lrs
+
+    assert run(lr_scheduler) == run(torch.optim.lr_scheduler)

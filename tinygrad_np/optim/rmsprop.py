@@ -16,7 +16,8 @@ class RMSprop(Optimizer):
     momentum b = momentum*b + g / avg and p -= lr * b."""
 
     def __init__(self, params: ParamsT, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0, momentum: float = 0, centered: bool = False, *,
+                 maximize: bool = False) -> None:
         check_hyper("RMSprop", lr=(lr >= 0, lr), eps=(eps >= 0, eps), momentum=(momentum >= 0, momentum),
                     weight_decay=(weight_decay >= 0, weight_decay), alpha=(alpha >= 0, alpha))
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
