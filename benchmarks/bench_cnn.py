@@ -51,7 +51,7 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--release-memory", action="store_true",
                         help="leave glibc returning freed memory to the OS (default: tg.keep_freed_memory(), "
-                             "as the training command does; it applies to the whole process)")
+                             "tinygrad_np's default; it applies to the whole process)")
     parser.add_argument("--probe", nargs=2, metavar=("IMPL", "MODEL"), help=argparse.SUPPRESS)
     parser.add_argument("--probe-overhead", nargs=2, metavar=("IMPL", "RUNS"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -72,7 +72,7 @@ import tinygrad_np as tg  # noqa: E402
 from classic_numpy import ClassicCNN  # noqa: E402
 from cnn_models import LR, SPECS, Tinygrad, Torch, init_weights, load_torch, random_batch  # noqa: E402
 
-KEEPS_MEMORY = False if ARGS.release_memory else tg.keep_freed_memory()
+KEEPS_MEMORY = tg.keep_freed_memory(not ARGS.release_memory) and not ARGS.release_memory
 Tinygrad.num_threads = ARGS.threads
 torch = None if ARGS.no_torch else load_torch(ARGS.threads)
 

@@ -103,7 +103,7 @@ def main() -> None:
                         help="let glibc return freed memory to the OS (default: keep it, as the training command does)")
     parser.add_argument("--threads", type=int, default=2, help="tg.set_num_threads (default 2)")
     args = parser.parse_args()
-    keeps = False if args.release_memory else tg.keep_freed_memory()
+    keeps = tg.keep_freed_memory(not args.release_memory) and not args.release_memory
     tg.set_num_threads(args.threads)
 
     tg.manual_seed(0)

@@ -7,7 +7,8 @@ nbmake runs each notebook in a fresh Jupyter kernel, a separate process that doe
 - BLAS gets one thread unless the environment already says otherwise. The notebooks multiply small
   matrices, where more threads gain little, and on a shared machine with busy cores BLAS threads wait
   for each other: on two busy cores all five notebooks took 3 minutes with OpenBLAS's default two
-  threads and 41 seconds with one.
+  threads and 41 seconds with one. OMP_NUM_THREADS=1 also keeps tinygrad_np's own kernels on one
+  thread, as it does PyTorch's.
 
 The changes last only for the notebook's own test, so other tests and their subprocesses are unaffected.
 """

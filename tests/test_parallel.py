@@ -1,4 +1,5 @@
-"""Intra-op threads: splitting is invisible in the results, and BLAS is held at one thread meanwhile.
+"""Intra-op threads: on by default from the first large kernel, splitting is invisible in the results,
+and BLAS is held at one thread meanwhile.
 
 Each kernel that splits its batch is run on small inputs with splitting forced (no size threshold)
 and compared with the same kernel on one thread: exactly where no arithmetic is regrouped (pooling,
@@ -7,7 +8,12 @@ added in another order (convolutions, matrix products).
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,11 +27,12 @@ from tinygrad_np import parallel
 def split(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Two threads and no size threshold, so every kernel with a batch of 2 or more splits."""
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    previous = tg.get_num_threads()
     tg.set_num_threads(2)
     try:
         yield
     finally:
-        tg.set_num_threads(1)
+        tg.set_num_threads(previous)
 
 
 def _results(fn: Callable[[], list[np.ndarray]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -79,16 +86,103 @@ def _rand(*shape: int) -> np.ndarray:
 
 
 # -- the switch ------------------------------------------------------------------------------------
-def test_default_is_one_thread() -> None:
-    assert tg.get_num_threads() == 1
-    assert parallel.batch_parts(100, 1 << 30) == [slice(0, 100)]
+ROOT = Path(__file__).resolve().parents[1]
+THREAD_VARS = (parallel.THREADS_ENV, "OMP_NUM_THREADS")
+
+# Run in a fresh process: the state right after import, after a small and after a large kernel.
+FIRST_KERNELS = """
+import json, threading
+from threadpoolctl import threadpool_info
+import numpy as np
+import tinygrad_np as tg
+from tinygrad_np import parallel, runtime
+
+def blas():
+    return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+def state():
+    return {"threads": parallel._threads, "get": tg.get_num_threads(), "pool": parallel._pool is not None,
+            "workers": parallel._pool._max_workers if parallel._pool is not None else 0,
+            "python_threads": threading.active_count(), "blas": blas(), "memory_chosen": runtime._chosen}
+
+{setup}
+seen = {"import": state()}
+tg.Tensor(np.ones(1000, np.float32)).relu()
+seen["small"] = state()
+tg.Tensor(np.ones((64, 8192), np.float32)).relu()  # 2 MiB: large enough to split
+seen["large"] = state()
+print(json.dumps(seen))
+"""
+
+
+def _first_kernels(setup: str = "", **env: str) -> dict[str, dict]:
+    """The thread state in a fresh process at import and after its first small and large kernel."""
+    environ = {k: v for k, v in os.environ.items() if k not in THREAD_VARS}
+    environ.update(env, PYTHONPATH=str(ROOT))
+    done = subprocess.run([sys.executable, "-c", FIRST_KERNELS.replace("{setup}", setup)], env=environ, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def test_default_is_every_usable_core_started_by_the_first_large_kernel() -> None:
+    seen = _first_kernels()
+    cores = _cores()
+    for when in ("import", "small"):  # importing and small kernels start nothing and hold no BLAS threads
+        assert seen[when]["threads"] is None and seen[when]["get"] == cores
+        assert not seen[when]["pool"] and seen[when]["python_threads"] == 1
+        assert seen[when]["blas"] == seen["import"]["blas"] and not seen[when]["memory_chosen"]
+    large = seen["large"]
+    assert large["threads"] == large["get"] == cores and large["memory_chosen"]
+    if cores > 1:
+        assert large["workers"] == cores - 1  # the calling thread runs one part
+        assert large["blas"] == [1] * len(seen["import"]["blas"])
+
+
+def test_environment_sets_the_default() -> None:
+    seen = _first_kernels(**{parallel.THREADS_ENV: "3", "OMP_NUM_THREADS": "2"})
+    assert seen["import"]["get"] == 3 and seen["large"]["threads"] == 3 and seen["large"]["workers"] == 2
+
+
+def test_set_num_threads_overrides_the_environment() -> None:
+    seen = _first_kernels("tg.set_num_threads(1)", **{parallel.THREADS_ENV: "3"})
+    assert seen["large"]["threads"] == 1 and not seen["large"]["pool"]
+    assert seen["large"]["blas"] == seen["import"]["blas"] and seen["large"]["memory_chosen"]
+
+
+@pytest.mark.parametrize("env, expected", [
+    ({}, None), ({"OMP_NUM_THREADS": "2"}, 2), ({"OMP_NUM_THREADS": "4,2"}, 4), ({"OMP_NUM_THREADS": ""}, None),
+    ({parallel.THREADS_ENV: "5"}, 5), ({parallel.THREADS_ENV: "5", "OMP_NUM_THREADS": "2"}, 5),
+])
+def test_default_num_threads_reads_the_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
+                                                   expected: int | None) -> None:
+    for var in THREAD_VARS:
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    assert parallel.default_num_threads() == (expected if expected is not None else _cores())
+
+
+@pytest.mark.parametrize("var", THREAD_VARS)
+@pytest.mark.parametrize("value", ["0", "-1", "two", "1.5"])
+def test_a_bad_thread_count_in_the_environment_is_named(monkeypatch: pytest.MonkeyPatch, var: str, value: str) -> None:
+    for name in THREAD_VARS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv(var, value)
+    with pytest.raises(ValueError, match=f"{var}: expected an int >= 1, got '{value}'"):
+        parallel.default_num_threads()
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", None])
 def test_set_num_threads_rejects_bad_values(bad: object) -> None:
+    previous = tg.get_num_threads()
     with pytest.raises(ValueError, match=r"set_num_threads: expected an int >= 1, got"):
         tg.set_num_threads(bad)  # type: ignore[arg-type]
-    assert tg.get_num_threads() == 1
+    assert tg.get_num_threads() == previous
 
 
 def _blas_threads() -> list[int]:
@@ -98,18 +192,21 @@ def _blas_threads() -> list[int]:
 
 
 def test_blas_is_held_at_one_thread_while_splitting_and_given_back() -> None:
+    previous = tg.get_num_threads()
+    tg.set_num_threads(1)
     before = _blas_threads()
-    if not before:
-        pytest.skip("no BLAS library that threadpoolctl can see is loaded")  # e.g. NumPy built without one
-    tg.set_num_threads(2)
     try:
+        if not before:
+            pytest.skip("no BLAS library that threadpoolctl can see is loaded")  # e.g. NumPy built without one
+        tg.set_num_threads(2)
         assert tg.get_num_threads() == 2
         assert _blas_threads() == [1] * len(before)
         tg.set_num_threads(3)  # changing the count keeps the hold, and one restore gives it all back
         assert _blas_threads() == [1] * len(before)
-    finally:
         tg.set_num_threads(1)
-    assert _blas_threads() == before
+        assert _blas_threads() == before
+    finally:
+        tg.set_num_threads(previous)
 
 
 @pytest.mark.usefixtures("split")
@@ -119,12 +216,15 @@ def test_batch_parts_cover_the_batch_in_order(n: int, expected: list[tuple[int, 
 
 
 def test_small_work_stays_on_one_thread() -> None:
+    previous = tg.get_num_threads()
     tg.set_num_threads(2)
     try:
         assert parallel.batch_parts(64, parallel.MIN_PARALLEL_BYTES - 1) == [slice(0, 64)]
         assert len(parallel.batch_parts(64, parallel.MIN_PARALLEL_BYTES)) == 2
-    finally:
         tg.set_num_threads(1)
+        assert parallel.batch_parts(64, 1 << 30) == [slice(0, 64)]
+    finally:
+        tg.set_num_threads(previous)
 
 
 @pytest.mark.usefixtures("split")

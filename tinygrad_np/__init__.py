@@ -7,7 +7,7 @@
 from .tensor import Tensor
 from .autograd.function import Function
 from .autograd.engine import grad
-from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .autograd.anomaly import AnomalyError, detect_anomaly
 from .errors import GraphError, InplaceModificationError, ShapeError
 from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, uniform, zeros, zeros_like

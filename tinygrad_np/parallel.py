@@ -5,12 +5,14 @@ im2col, pooling, ReLU and its gradient, 2-D matrix products, sums over the batch
 the batch axis into one contiguous part per thread and run the parts at once: NumPy releases the GIL
 inside its loops and matrix products, so the parts run truly in parallel.
 
-`set_num_threads(n)` turns this on, as `torch.set_num_threads` does for PyTorch. BLAS's own threads
-would fight ours for the cores (OpenBLAS's idle workers spin for about 0.1 s after each product), so
-while it is on NumPy's BLAS runs on one thread, in the whole process; `set_num_threads(1)` gives
-BLAS its threads back. A split sum (a weight or bias gradient) adds its parts in order, and BLAS
-may block a smaller product differently, so the last bits of a result can depend on the thread
-count, never on timing.
+Like PyTorch, it is on by default: the first kernel large enough to split starts one thread per
+core this process may use, or as many as TINYGRAD_NP_NUM_THREADS (else OMP_NUM_THREADS, as torch
+reads it) says. `set_num_threads(n)` chooses the count, as `torch.set_num_threads` does. Importing
+the package starts nothing. BLAS's own threads would fight ours for the cores (OpenBLAS's idle
+workers spin for about 0.1 s after each product), so while there is more than one thread NumPy's
+BLAS runs on one, in the whole process; `set_num_threads(1)` gives BLAS its threads back. A split
+sum (a weight or bias gradient) adds its parts in order, and BLAS may block a smaller product
+differently, so the last bits of a result can depend on the thread count, never on timing.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from .runtime import keep_freed_memory_by_default
+
 __all__ = ["get_num_threads", "set_num_threads"]
 
 T = TypeVar("T")
@@ -27,15 +31,31 @@ T = TypeVar("T")
 # Work below this many bytes stays on one thread: handing a part to a thread costs some 20-50 us.
 MIN_PARALLEL_BYTES = 1 << 20
 
-_threads = 1
+THREADS_ENV = "TINYGRAD_NP_NUM_THREADS"
+
+_threads: int | None = None  # None until set_num_threads or the first large kernel chooses
+_started = False  # whether a large kernel has applied the process defaults
 _pool: ThreadPoolExecutor | None = None
 _blas_limit: Any = None  # threadpoolctl's limiter while BLAS is held at one thread
 _in_part = threading.local()
 
 
 def get_num_threads() -> int:
-    """How many threads tinygrad_np's kernels split their work over (1: no splitting)."""
-    return _threads
+    """How many threads tinygrad_np's kernels split their work over (1: no splitting); before the
+    first large kernel and any `set_num_threads`, the default that kernel will start."""
+    return _threads if _threads is not None else default_num_threads()
+
+
+def default_num_threads() -> int:
+    """TINYGRAD_NP_NUM_THREADS, else the first entry of OMP_NUM_THREADS, else the cores this
+    process may run on (its CPU affinity where the OS has one)."""
+    for name in (THREADS_ENV, "OMP_NUM_THREADS"):
+        text = os.environ.get(name, "").split(",")[0].strip()
+        if text:
+            if not text.isdigit() or int(text) < 1:
+                raise ValueError(f"{name}: expected an int >= 1, got {os.environ[name]!r}")
+            return int(text)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def set_num_threads(n: int) -> None:
@@ -72,11 +92,25 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_pool_after_fork)
 
 
+def _start() -> None:
+    """The first large kernel: start the default threads (unless a count was set) and keep freed
+    memory for reuse (unless that was set), the two defaults a training loop gains most from."""
+    global _started
+    _started = True
+    if _threads is None:
+        set_num_threads(default_num_threads())
+    keep_freed_memory_by_default()
+
+
 def batch_parts(n: int, nbytes: int) -> list[slice]:
     """Contiguous slices of range(n), one per thread; a single slice when there is one thread, the
     work (`nbytes` touched in all) is small, or the caller is itself running a part."""
+    if nbytes < MIN_PARALLEL_BYTES or getattr(_in_part, "active", False):
+        return [slice(0, n)]
+    if not _started:
+        _start()
     parts = min(_threads, n)
-    if parts < 2 or nbytes < MIN_PARALLEL_BYTES or getattr(_in_part, "active", False):
+    if parts < 2:
         return [slice(0, n)]
     bounds = [n * i // parts for i in range(parts + 1)]
     return [slice(bounds[i], bounds[i + 1]) for i in range(parts)]

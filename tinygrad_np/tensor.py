@@ -123,6 +123,55 @@ class Tensor:
     def __hash__(self) -> int:
         return id(self)
 
+    # -- Python protocols: numbers, formatting, indexes and NumPy arrays, as in PyTorch ----------------
+    def _scalar(self, op: str) -> Any:
+        """The value of a one-element tensor as a Python number (for float(t), int(t), ...)."""
+        if self.size != 1:
+            raise ValueError(f"{op}: only one element tensors can be converted to Python scalars; this one has "
+                             f"{self.size} elements (shape {self.shape}): reduce it (e.g. .sum()) or index one")
+        return self.data.item()
+
+    def __float__(self) -> float:
+        return float(self._scalar("float"))
+
+    def __int__(self) -> int:
+        return int(self._scalar("int"))  # a float truncates towards zero, as int(2.7) == 2
+
+    def __complex__(self) -> complex:
+        return complex(self._scalar("complex"))
+
+    def __index__(self) -> int:
+        """An integer one-element tensor as an index: `items[t]`, `range(t)`."""
+        if self.dtype.kind not in "biu" or self.size != 1:
+            raise TypeError(f"index: only integer tensors of a single element can be converted to an index; "
+                            f"got dtype {self.dtype} with shape {self.shape}")
+        return int(self.data.item())
+
+    def __round__(self, ndigits: int | None = None) -> Any:
+        raise TypeError("round: a Tensor does not support round(), as in PyTorch; round its number, "
+                        "round(t.item(), 3), or its values, np.round(t.numpy(), 3)")
+
+    def __format__(self, spec: str) -> str:
+        """f"{loss:.3f}": a one-element tensor formats as its number; a 0-d one also without a spec
+        (as PyTorch), any other as str(t)."""
+        if self.ndim == 0 or (spec and self.size == 1):
+            return format(self.data.item(), spec)
+        if spec:
+            raise TypeError(f"format: only one-element tensors take a format spec such as {spec!r}; this one "
+                            f"has shape {self.shape}: format its values, e.g. np.array2string(t.numpy(), precision=3)")
+        return str(self)
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """`np.asarray(t)`: the tensor's array, shared as `numpy()` shares it. A copy with `copy=True`
+        or another `dtype`; `copy=False` with another dtype raises, as for NumPy's own arrays."""
+        array = self.numpy()
+        if dtype is not None and np.dtype(dtype) != array.dtype:
+            if copy is False:
+                raise ValueError(f"__array__: converting dtype {array.dtype} to {np.dtype(dtype)} needs a copy, "
+                                 f"but copy=False was asked for; use np.asarray(t, dtype=...) to allow one")
+            return array.astype(dtype)
+        return array.copy() if copy else array
+
     # -- autograd API --------------------------------------------------------------------------
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Mark this leaf as needing a gradient (floating-point tensors only)."""

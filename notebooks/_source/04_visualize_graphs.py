@@ -7,16 +7,17 @@
 # tensor whose gradient is zero or NaN, and to check a model's shapes and cost (`summary`).
 
 # %%
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
 import tinygrad_np as tg
-from tinygrad_np.viz import draw_graph, render_graph, summary, to_dot
+from tinygrad_np.viz import GraphvizNotFoundError, draw_graph, render_graph, summary, to_dot
 
 tg.manual_seed(0)
-print("Graphviz", ".".join(map(str, __import__("graphviz").version())))
+print("Graphviz `dot`:", shutil.which("dot") or "not found, drawings show as DOT source")
 
 # %% [markdown]
 # ## A first drawing
@@ -24,6 +25,9 @@ print("Graphviz", ".".join(map(str, __import__("graphviz").version())))
 # Blue boxes are leaves that require a gradient (parameters), grey rounded boxes are inputs and
 # constants, white boxes intermediate results, and the green box is the output. `params` names the
 # tensors; any dict of name → Tensor works, including `locals()`.
+#
+# Pictures need the Graphviz `dot` program. Without it, every drawing below shows as its DOT source
+# under a note on how to install Graphviz, and `render_graph` raises `GraphvizNotFoundError`.
 
 # %%
 x = tg.randn(4, 3)
@@ -173,10 +177,15 @@ assert sum(row.params for row in report.rows) == sum(p.size for p in cnn_params.
 #
 # `render_graph` writes SVG, PNG or PDF (from the file suffix) with the Graphviz `dot` program, or
 # the DOT source itself for `.dot`, which needs no program at all. `to_dot` returns that source.
+# Without `dot`, the SVG raises `GraphvizNotFoundError`, whose message says how to install Graphviz.
 
 # %%
 with tempfile.TemporaryDirectory() as tmp:
-    svg = render_graph(loss, Path(tmp) / "loss.svg", params={"x": x, "W": W, "b": b})
     dot_file = render_graph(loss, Path(tmp) / "loss.dot")
-    print(svg.name, svg.stat().st_size, "bytes;", dot_file.name, dot_file.stat().st_size, "bytes")
+    print(dot_file.name, dot_file.stat().st_size, "bytes")
+    try:
+        svg = render_graph(loss, Path(tmp) / "loss.svg", params={"x": x, "W": W, "b": b})
+        print(svg.name, svg.stat().st_size, "bytes")
+    except GraphvizNotFoundError as err:
+        print(err)
 print(to_dot(loss)[:300], "...")

@@ -175,9 +175,10 @@ def test_threads_train_the_same_model_and_are_given_back(tmp_path, monkeypatch):
     monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)  # the tiny model's arrays split too
     argv = QUICK + ["--epochs", "1"]
     runs = {}
+    previous = tg.get_num_threads()
     for threads in ("1", "2"):
         assert mnist.main(argv + ["--threads", threads, "--out", str(tmp_path / threads)]) == 0
-        assert tg.get_num_threads() == 1  # the command restores the caller's setting
+        assert tg.get_num_threads() == previous  # the command restores the caller's setting
         runs[threads] = load(tmp_path / threads / "checkpoint.npz")["params"]
     for name, value in runs["1"].items():  # split sums may differ in their last bits, no more
         np.testing.assert_allclose(runs["2"][name], value, rtol=1e-4, atol=1e-6, err_msg=name)

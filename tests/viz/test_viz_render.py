@@ -67,7 +67,7 @@ def test_missing_binary_gives_install_instructions(tmp_path, monkeypatch):
                  lambda: render_graph(loss, tmp_path / "g.png"),
                  lambda: g.render(outfile=tmp_path / "h.svg", format="svg"),
                  lambda: g.pipe(format="svg"),
-                 lambda: g._repr_mimebundle_()):
+                 lambda: g.view(filename=tmp_path / "v.gv")):
         with pytest.raises(RuntimeError) as info:
             call()
         message = str(info.value)
@@ -76,6 +76,23 @@ def test_missing_binary_gives_install_instructions(tmp_path, monkeypatch):
         assert isinstance(info.value, GraphvizNotFoundError)
         assert isinstance(info.value, graphviz.ExecutableNotFound)
     assert not (tmp_path / "g.svg").exists()
+
+
+def test_jupyter_shows_the_dot_source_and_a_note_without_the_binary(monkeypatch):
+    monkeypatch.setenv("PATH", "")
+    loss, _ = _loss()
+    g = draw_graph(loss)
+    bundle = g._repr_mimebundle_()
+    assert list(bundle) == ["text/plain"]
+    assert "apt-get install graphviz" in bundle["text/plain"]
+    assert bundle["text/plain"].endswith(g.source)
+
+
+@needs_dot
+def test_jupyter_shows_an_svg_with_the_binary():
+    loss, _ = _loss()
+    bundle = draw_graph(loss)._repr_mimebundle_()
+    assert list(bundle) == ["image/svg+xml"] and "<svg" in bundle["image/svg+xml"]
 
 
 def test_render_graph_rejects_options_with_a_drawing(tmp_path):

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -39,7 +38,6 @@ from ..optim import SGD, Adam, Optimizer
 from ..optim.lr_scheduler import CosineAnnealingLR
 from ..parallel import get_num_threads, set_num_threads
 from ..random import get_rng, get_rng_state, manual_seed, set_rng_state
-from ..runtime import keep_freed_memory
 from ..serialization import load, save
 from ..tensor import Tensor
 from .mnist_models import MODELS, forward, init_params, num_params
@@ -87,8 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="end this invocation once E epochs of the run are done (the schedule still spans "
                         "--epochs); continue later with --resume")
     p.add_argument("--threads", type=_positive_int, metavar="N",
-                   help="threads for tinygrad_np's kernels, tg.set_num_threads (default: every core this "
-                        "process may use; 1 on a machine busy with other work)")
+                   help="threads for tinygrad_np's kernels, tg.set_num_threads (default: tg.get_num_threads(), "
+                        "every core this process may use; 1 on a machine busy with other work)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--resume", type=Path, metavar="CKPT", help="continue the run saved in CKPT")
     mode.add_argument("--eval-only", type=Path, metavar="CKPT", help="only evaluate CKPT on the test set")
@@ -383,7 +381,6 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return 0
 
     paths = {"checkpoint": out / CHECKPOINT, "metrics": out / METRICS, "curves": out / CURVES}
-    keep_freed_memory()  # every step re-allocates the same arrays: reuse them instead of fresh pages
     while run.epoch < stop:
         metrics = run.train_epoch()
         start = time.perf_counter()
@@ -405,18 +402,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     previous = get_num_threads()
-    set_num_threads(args.threads if args.threads is not None else _usable_cores())
+    if args.threads is not None:
+        set_num_threads(args.threads)
     try:
         if args.eval_only is not None:
             return _eval_only(args, parser)
         return _train(args, parser)
     finally:
-        set_num_threads(previous)
-
-
-def _usable_cores() -> int:
-    """The cores this process may run on (its CPU affinity where the OS has one)."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        if args.threads is not None:
+            set_num_threads(previous)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,11 @@ class MatMul(Function):
     def forward(ctx, a, b):
         if a.ndim == 0 or b.ndim == 0:
             raise ShapeError(f"matmul: both operands need at least 1 dimension; got shapes {a.shape} and {b.shape}")
+        if a.dtype != b.dtype:  # as PyTorch: a product never promotes silently (float32 @ float64)
+            raise TypeError(
+                f"matmul: expected both operands to have the same dtype, got {a.dtype} (shape {a.shape}) "
+                f"and {b.dtype} (shape {b.shape}); convert one with .float() or .double()"
+            )
         k_a, k_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
         if k_a != k_b:
             raise ShapeError(

@@ -47,7 +47,15 @@ class GraphDrawing(graphviz.Digraph):
     """A `graphviz.Digraph` whose rendering errors say how to install Graphviz.
 
     It displays inline in Jupyter (`_repr_mimebundle_`) and renders with `.render(format=...)`.
+    Without `dot`, Jupyter shows the DOT source under a note on how to get pictures, and every
+    call that renders raises `GraphvizNotFoundError`.
     """
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None, **kwargs: Any) -> dict[str, Any]:
+        try:
+            return super()._repr_mimebundle_(include, exclude, **kwargs)
+        except GraphvizNotFoundError as exc:
+            return {"text/plain": f"{exc}\n\n{self.source}"}
 
     def pipe(self, *args: Any, **kwargs: Any) -> Any:
         try:
