@@ -60,6 +60,22 @@ def test_sphinx_build_has_no_warnings(sphinx_build: tuple[subprocess.CompletedPr
     assert (out / "index.html").exists() and (out / "api" / "index.html").exists()
 
 
+def test_pages_load_no_script_from_the_network(sphinx_build: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    """The math typesets offline: every script (MathJax included) is served from the built site."""
+    _, out = sphinx_build
+    remote, mathjax = [], []
+    for page in out.rglob("*.html"):
+        for src in re.findall(r'<script[^>]*\bsrc="([^"]+)"', page.read_text(encoding="utf-8")):
+            if re.match(r"(?i)(https?:)?//", src):
+                remote.append(f"{page.relative_to(out)}: {src}")
+            elif "mathjax" in src:
+                mathjax.append((page, src))
+    assert not remote, "pages load scripts from the network:\n" + "\n".join(remote)
+    assert any(p.name == "new-op.html" for p, _ in mathjax), "the math pages do not load MathJax"
+    for page, src in mathjax:
+        assert (page.parent / src).resolve().is_file(), f"{page.relative_to(out)} loads {src}, which is missing"
+
+
 def _public_names(module: object) -> list[str]:
     """A module's public API: its __all__, or else its public attributes that come from tinygrad_np."""
     names = getattr(module, "__all__", None)

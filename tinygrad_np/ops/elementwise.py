@@ -106,6 +106,10 @@ class Pow(Function):
         gy = (grad * out * x.log()).sum_to(y.shape) if ctx.needs_input_grad[1] else None
         return gx, gy
 
+    def describe(self) -> dict[str, Any]:
+        """A constant exponent for graph drawings (it is passed positionally, so not a recorded argument)."""
+        return {} if self.constant_exponent is None else {"exponent": self.constant_exponent}
+
 
 class Neg(Function):
     @staticmethod
