@@ -76,6 +76,15 @@ def test_pages_load_no_script_from_the_network(sphinx_build: tuple[subprocess.Co
         assert (page.parent / src).resolve().is_file(), f"{page.relative_to(out)} loads {src}, which is missing"
 
 
+def test_notebooks_page_links_every_notebook(sphinx_build: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = sphinx_build
+    page = (out / "notebooks.html").read_text(encoding="utf-8")
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        links = re.findall(rf'href="(_downloads/[^"]*/{re.escape(notebook.name)})"', page)
+        assert links, f"docs/notebooks.md does not link {notebook.name}"
+        assert (out / links[0]).read_bytes() == notebook.read_bytes()
+
+
 def _public_names(module: object) -> list[str]:
     """A module's public API: its __all__, or else its public attributes that come from tinygrad_np."""
     names = getattr(module, "__all__", None)

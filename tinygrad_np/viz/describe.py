@@ -44,7 +44,7 @@ def is_elementwise(fn: Function) -> bool:
 
 
 # -- attributes ------------------------------------------------------------------------------------
-def op_attributes(fn: Function, out: Tensor | None = None) -> dict[str, str]:
+def op_attributes(fn: Function) -> dict[str, str]:
     """The op's key attributes as display strings: `fn.describe()` if the op defines it, else the
     keyword arguments it was applied with (`fn.arguments`) that differ from its forward's defaults.
 

@@ -338,7 +338,7 @@ class _Layout:
 
     def _op_label(self, op: Function) -> tuple[str, dict[str, str]]:
         lines = [f"<b>{_esc(op.name)}</b>"]
-        attrs = op_attributes(op, self.w.outputs.get(op))
+        attrs = op_attributes(op)
         lines += [_small(line) for line in pack_items((f"{k}={v}" for k, v in attrs.items()), _LINE)]
         style = {"shape": "ellipse", "fillcolor": _OP_FILL}
         if _lost(op):
