@@ -49,6 +49,8 @@ class Function:
     output_hooks: Hooks | None = None
     _freed = False
     creation_traceback: str | None = None
+    # True for ops that map each element on its own: graph drawings fold chains of them into one node
+    elementwise = False
     # the keyword arguments the op was applied with (`axis=1`, `target=...`), as the graph drawing shows them
     arguments: Mapping[str, Any] = MappingProxyType({})
 

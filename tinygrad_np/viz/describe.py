@@ -13,7 +13,6 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from ..ops import elementwise as ew
 from ..ops import linalg, linear
 from ..tensor import Tensor
 
@@ -21,26 +20,9 @@ _MAX_ITEMS = 8  # longest tuple shown in full
 _MAX_TEXT = 48  # longest formatted attribute value
 
 
-def _known_elementwise() -> frozenset[type]:
-    from ..ops import activation, loss
-
-    core = {ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Pow, ew.Neg, ew.Exp, ew.Log, ew.Sqrt, ew.Abs, ew.ReLU,
-            ew.Sigmoid, ew.Tanh, ew.Clip, ew.Cast, ew.Maximum, ew.Minimum, ew.Where}
-    # activations map each element on its own (softmax and log_softmax do not: they mix an axis)
-    extra = [getattr(activation, name, None) for name in ("LeakyReLU", "GELU", "Erf", "Dropout")]
-    extra.append(getattr(loss, "Softplus", None))
-    return frozenset(core | {cls for cls in extra if isinstance(cls, type)})
-
-
-_ELEMENTWISE = _known_elementwise()
-
-
 def is_elementwise(fn: Function) -> bool:
-    """True for ops that map each element independently (core ops, or a class with `elementwise = True`)."""
-    flag = getattr(type(fn), "elementwise", None)
-    if flag is not None:
-        return bool(flag)
-    return type(fn) in _ELEMENTWISE
+    """True for ops that map each element independently (their class sets `elementwise = True`)."""
+    return bool(type(fn).elementwise)
 
 
 # -- attributes ------------------------------------------------------------------------------------
