@@ -27,6 +27,8 @@ extensions = [
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
     "sphinx.ext.viewcode",
+    # MathJax 3 copied into _static/mathjax: the math typesets offline, with no CDN
+    "sphinx-mathjax-offline",
 ]
 
 source_suffix = {".md": "markdown"}

@@ -315,7 +315,8 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
 
 
 def _gradcheck(fn: Callable[..., Any], inputs: Any, eps: float, atol: float, rtol: float,
-               raise_exception: bool, nondet_tol: float, who: str) -> bool:
+               raise_exception: bool, nondet_tol: float, who: str,
+               headline: Callable[[list[int]], str | None] | None = None) -> bool:
     __tracebackhide__ = True
     inputs = _as_tuple(inputs)
     checked = _checked_inputs(inputs, who)
@@ -349,16 +350,21 @@ def _gradcheck(fn: Callable[..., Any], inputs: Any, eps: float, atol: float, rto
     jac_n = _numerical_jacobian(fn, inputs, checked, out_sizes, eps, who)
 
     reports = []
+    disconnected = []  # inputs the analytical gradient does not reach although the output depends on them
     for k, out in enumerate(outputs):
         if not _is_differentiable(out):
             continue
         for j, i in enumerate(checked):
+            none_grad = unused[k][j] and out.size > 0
             report = _compare(jac_a[k][j], jac_n[k][j], out.shape, inputs[i].shape, k, i,
-                              atol, rtol, eps, unused[k][j] and out.size > 0)
+                              atol, rtol, eps, none_grad)
             if report is not None:
                 reports.append(report)
+                if none_grad:
+                    disconnected.append(i)
     if reports:
-        return _fail(f"{who} failed:\n" + "\n".join(reports), raise_exception)
+        first = headline(disconnected) if headline is not None else None
+        return _fail((f"{first}\n" if first else "") + f"{who} failed:\n" + "\n".join(reports), raise_exception)
     return True
 
 
@@ -415,5 +421,14 @@ def gradgradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor |
     legend = (f"{who} (checking the map from fn's inputs and grad_outputs to fn's gradients: output k "
               f"is the gradient w.r.t. fn's input {checked}[k]; input j < {n_in} is fn's input j, input "
               f"{n_in} + k is the grad_output of fn's output {diff_out}[k])")
+    def left_the_graph(disconnected: list[int]) -> str | None:
+        """One line first when a gradient of fn does not reach fn's own inputs: its backward left the graph."""
+        inputs_hit = sorted({i for i in disconnected if i < n_in})
+        if not inputs_hit:
+            return None
+        return (f"{who}: fn's backward is not differentiable: it left the graph (NumPy in backward, e.g. on "
+                f"`.data`), so its gradient w.r.t. input {', '.join(map(str, inputs_hit))} has no second "
+                f"derivative; write backward with Tensor ops, see docs/howto/new-op.md.")
+
     return _gradcheck(first_derivative, tuple(inputs) + tuple(vs), eps, atol, rtol, raise_exception,
-                      0.0, legend)
+                      0.0, legend, left_the_graph)

@@ -92,8 +92,8 @@ def graph_figure(path: Path) -> None:
     w = tg.zeros(3, 1, requires_grad=True)
     b = tg.zeros(1, requires_grad=True)
     loss = ((x @ w + b) ** 2).mean()
-    write_dot(draw_graph(loss, params={"x": x, "w": w, "b": b}, rankdir="LR", collapse=False),
-              path)
+    # top to bottom, a few nodes a row: drawn at its own size, its text is as large as the page's
+    write_dot(draw_graph(loss, params={"x": x, "w": w, "b": b}, rankdir="TB", collapse=False), path)
 
 
 @figure("backward-order.svg")

@@ -60,6 +60,31 @@ def test_sphinx_build_has_no_warnings(sphinx_build: tuple[subprocess.CompletedPr
     assert (out / "index.html").exists() and (out / "api" / "index.html").exists()
 
 
+def test_pages_load_no_script_from_the_network(sphinx_build: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    """The math typesets offline: every script (MathJax included) is served from the built site."""
+    _, out = sphinx_build
+    remote, mathjax = [], []
+    for page in out.rglob("*.html"):
+        for src in re.findall(r'<script[^>]*\bsrc="([^"]+)"', page.read_text(encoding="utf-8")):
+            if re.match(r"(?i)(https?:)?//", src):
+                remote.append(f"{page.relative_to(out)}: {src}")
+            elif "mathjax" in src:
+                mathjax.append((page, src))
+    assert not remote, "pages load scripts from the network:\n" + "\n".join(remote)
+    assert any(p.name == "new-op.html" for p, _ in mathjax), "the math pages do not load MathJax"
+    for page, src in mathjax:
+        assert (page.parent / src).resolve().is_file(), f"{page.relative_to(out)} loads {src}, which is missing"
+
+
+def test_notebooks_page_links_every_notebook(sphinx_build: tuple[subprocess.CompletedProcess[str], Path]) -> None:
+    _, out = sphinx_build
+    page = (out / "notebooks.html").read_text(encoding="utf-8")
+    for notebook in sorted(NOTEBOOKS.glob("*.ipynb")):
+        links = re.findall(rf'href="(_downloads/[^"]*/{re.escape(notebook.name)})"', page)
+        assert links, f"docs/notebooks.md does not link {notebook.name}"
+        assert (out / links[0]).read_bytes() == notebook.read_bytes()
+
+
 def _public_names(module: object) -> list[str]:
     """A module's public API: its __all__, or else its public attributes that come from tinygrad_np."""
     names = getattr(module, "__all__", None)

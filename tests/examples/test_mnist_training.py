@@ -50,7 +50,40 @@ def test_one_epoch_on_2000_images_learns(data):
     assert metrics["train_loss"] < loss0 and loss1 < 0.5 * loss0
     assert acc1 > 0.8, f"test accuracy after one epoch on 2,000 images: {acc1:.2%}"
     assert run.scheduler.get_last_lr()[0] == pytest.approx(0.0, abs=1e-12)  # the cosine reached its end
-    assert run.epoch == 1 and len(run.trace["loss"]) == math.ceil(len(run.loader) / mnist.TRACE_EVERY)
+    every = mnist.trace_every(len(run.loader))
+    assert run.epoch == 1 and len(run.trace["loss"]) == math.ceil(len(run.loader) / every)
+
+
+@pytest.mark.parametrize("steps, every", [(1, 1), (16, 1), (63, 6), (200, 20), (469, 20)])
+def test_a_short_epoch_still_traces_about_ten_points(steps, every):
+    assert mnist.trace_every(steps) == every
+
+
+def _points(ax):
+    return [xy for line in ax.get_lines() for xy in line.get_xydata()]
+
+
+@pytest.mark.parametrize("epochs, steps", [(1, 16), (5, 469)])
+def test_curves_keep_every_point_in_frame(epochs, steps):
+    """The quick look (one short epoch) and a full run: every trace and test point lies inside the axes."""
+    rng = np.random.default_rng(0)
+    every = mnist.trace_every(steps)
+    x = [e + min(i + every, steps) / steps for e in range(epochs) for i in range(0, steps, every)]
+    accuracy = np.clip(1 - 0.9 * np.exp(-3 * np.asarray(x)) + 0.01 * rng.standard_normal(len(x)), 0, 1)
+    trace = {"epoch": x, "loss": list(2.3 * np.exp(-2 * np.asarray(x)) + 0.02), "accuracy": list(accuracy)}
+    history = [{"epoch": e + 1, "test_loss": 0.05 + 0.5 / (e + 1), "test_accuracy": 0.956 + 0.006 * e}
+               for e in range(epochs)]
+    fig = mnist.history_figure(history, trace)
+    for ax in fig.axes:
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        assert x0 == 0 and x1 > epochs
+        for px, py in _points(ax):
+            assert x0 <= px < x1 and y0 < py < y1, (ax.get_title(), px, py, (y0, y1))
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+        assert labels == ["train (running mean)", "test"]
+    loss_ax, acc_ax = fig.axes
+    assert len(loss_ax.get_lines()[0].get_xydata()) == len(x) >= 10 * epochs  # a curve, not a dot
+    assert acc_ax.get_ylim()[0] < 100 * accuracy.min()  # the early, low training accuracy is in frame
 
 
 def test_evaluate_matches_a_plain_count(data):
@@ -139,6 +172,8 @@ def test_cli_writes_checkpoint_metrics_and_png(cli_run):
     image = matplotlib.image.imread(out / "curves.png")
     assert image.ndim == 3 and image.shape[0] > 100 and image.shape[1] > 100
 
+    assert "batch 128, 1 epoch;" in printed  # one epoch, not "1 epochs"
+    assert len(metrics["trace"]["epoch"]) == 4  # 512 / 128 steps: a point per step
     line = f"epoch 1/1: train loss {epoch['train_loss']:.4f}"
     assert line in printed and f"test acc {epoch['test_accuracy']:.2%}" in printed
     for name in ("checkpoint.npz", "metrics.json", "curves.png"):

@@ -380,6 +380,31 @@ def test_gradgradcheck_catches_a_backward_built_on_constants():
         gradgradcheck(lambda x: DetachedCube.apply(x), x)
     # d/dx (3 x^2 v) = 6 x v is missing entirely: the analytical second derivative is None
     assert "analytical gradient is None" in str(info.value)
+    # the first line says why, in one line, and where to read how to fix it
+    first, *rest = str(info.value).splitlines()
+    assert first.startswith("gradgradcheck: fn's backward is not differentiable: it left the graph (NumPy in backward")
+    assert "input 0" in first and "docs/howto/new-op.md" in first and rest[0].startswith("gradgradcheck (checking")
+
+
+def test_gradgradcheck_headline_only_for_a_backward_that_left_the_graph():
+    x = leaf(2, 2, low=0.5)
+
+    class WrongButDifferentiable(tg.Function):
+        """x**3 whose backward stays in the graph but is wrong at second order (4 x^2 v)."""
+
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x ** 3
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * x * x * 3 + (x * x - x.detach() * x.detach()) * grad
+
+    with pytest.raises(GradcheckError) as info:
+        gradgradcheck(lambda x: WrongButDifferentiable.apply(x), x)
+    assert str(info.value).startswith("gradgradcheck (checking") and "left the graph" not in str(info.value)
 
 
 def test_gradgradcheck_catches_a_wrong_second_derivative():

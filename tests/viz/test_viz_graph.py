@@ -104,6 +104,11 @@ def test_bad_arguments():
 
 
 # -- labels ----------------------------------------------------------------------------------------
+def attributes(dot, op):
+    """The attribute lines of an op's label, joined."""
+    return ", ".join(dot.labels[dot.one(op)].split("\n")[1:])
+
+
 def test_op_attributes_in_labels():
     x = param((2, 3, 4))
     y = x.sum(axis=(0, 2))
@@ -114,14 +119,16 @@ def test_op_attributes_in_labels():
     c = x.astype(np.float32)
     s = x ** 3
     dot = parse(to_dot(y, z, w, p, g, c, s))
-    assert "axes=(0, 2)" in dot.labels[dot.one("Sum")]
-    assert "shape=(6, 4)" in dot.labels[dot.one("Reshape")]
-    assert "axes=(1, 0)" in dot.labels[dot.one("Transpose")]
-    assert "axes=(2,)" in dot.labels[dot.one("Mean")]
-    assert "pad=((0, 0), (1, 2), (0, 0))" in dot.labels[dot.one("Pad")]
-    assert "index=[0, 1:3]" in dot.labels[dot.one("GetItem")]
-    assert "from=float64" in dot.labels[dot.one("Cast")] and "to=float32" in dot.labels[dot.one("Cast")]
-    assert "exponent=3" in dot.labels[dot.one("Pow")]
+    # the arguments as the user passed them, those at their defaults left out
+    assert attributes(dot, "Sum") == "axis=(0, 2)"
+    assert attributes(dot, "Reshape") == "shape=(6, 4)"
+    assert attributes(dot, "Transpose") == "axes=(1, 0)"
+    assert attributes(dot, "Mean") == "axis=-1, keepdims=True"
+    assert attributes(dot, "Pad") == "pad_width=((0, 0), (1, 2), (0, 0))"
+    assert attributes(dot, "GetItem") == "index=[0, 1:3]"
+    assert attributes(dot, "Cast") == "dtype=float32"
+    assert attributes(dot, "Pow") == "exponent=3"
+    assert attributes(parse(to_dot(x.sum())), "Sum") == ""
     clip = parse(to_dot(x.clip(-1.0, 1.0)))
     assert "lo=-1" in clip.labels[clip.one("Clip")] and "hi=1" in clip.labels[clip.one("Clip")]
     stack = parse(to_dot(tg.stack([x, x], axis=1)))
@@ -146,15 +153,12 @@ class _Described(Function):
 
 
 class _Generic(Function):
-    """A test op without describe(): the viz falls back to its public, small ctx attributes."""
+    """A test op without describe(): the viz shows the keyword arguments it was applied with."""
 
     @staticmethod
-    def forward(ctx, x, stride=2, mode="same"):
+    def forward(ctx, x, stride=2, mode="same", mask=None):
         ctx.stride, ctx.mode = stride, mode
-        ctx.kernel = (3, 3)
-        ctx.big = np.ones(100)
-        ctx._private = 7
-        ctx.fn = len
+        ctx.in_shape = x.shape
         ctx.save_for_backward(x)
         return x[..., ::stride].copy()
 
@@ -166,16 +170,17 @@ class _Generic(Function):
         return tg.Tensor(full)
 
 
-def test_describe_protocol_and_generic_attributes():
+def test_describe_protocol_and_recorded_arguments():
     x = param((2, 6))
     dot = parse(to_dot(_Described.apply(x, factor=0.5)))
     label = dot.labels[dot.one("_Described")]
     assert "factor=0.5" in label and "kind=<scale|{x}>" in label and "hidden_detail" not in label
-    dot = parse(to_dot(_Generic.apply(x, stride=3)))
-    label = dot.labels[dot.one("_Generic")]
-    assert "stride=3" in label and "mode=same" in label and "kernel=(3, 3)" in label
-    for hidden in ("big", "_private", "fn=", "needs_input_grad", "inputs"):
-        assert hidden not in label
+    dot = parse(to_dot(_Generic.apply(x, stride=3, mode="same")))
+    assert attributes(dot, "_Generic") == "stride=3"  # mode is at its default; ctx internals never shown
+    dot = parse(to_dot(_Generic.apply(x, mode="full", mask=np.ones(6, dtype=bool))))
+    assert attributes(dot, "_Generic") == "mode=full"
+    assert (dot.titled("mask"), dot.one("_Generic")) in dot.edges  # an array argument is an input node
+    assert "(6,) bool" in dot.labels[dot.titled("mask")]
 
 
 def test_labels_are_escaped():
@@ -227,8 +232,8 @@ def test_show_grad_norms_and_zero_and_nan_highlights():
     dot = parse(to_dot(loss, show_grad=True))
     norm = np.linalg.norm(2 * w.data)
     w_node = dot.titled("w")
-    assert f"‖grad‖ = {norm:.4g}" in dot.labels[w_node]
-    mid_node = [n for n in dot.find(f"‖grad‖ = {np.sqrt(3):.4g}") if n != w_node]
+    assert f"grad norm {norm:.4g}" in dot.labels[w_node]
+    mid_node = [n for n in dot.find(f"grad norm {np.sqrt(3):.4g}") if n != w_node]
     assert mid_node, "the retained intermediate gradient (ones) is shown"
     assert "grad: all zero" in dot.labels[dot.one("dead")]
     assert f'fillcolor="{_ZERO_FILL}"' in dot.nodes[dot.one("dead")]
@@ -247,17 +252,69 @@ def test_show_grad_unused_parameter_and_before_backward():
     assert "grad: None" in dot.labels[dot.titled("w")]
     loss.backward(retain_graph=True)
     dot = parse(to_dot(loss, show_grad=True))
-    assert "‖grad‖ = " + f"{np.linalg.norm(np.full(2, 3.0)):.4g}" in dot.labels[dot.titled("w")]
+    assert f"grad norm {np.linalg.norm(np.full(2, 3.0)):.4g}" in dot.labels[dot.titled("w")]
 
 
-def test_freed_graph_is_drawn_with_a_note():
+def _small_cnn_loss():
+    """A conv -> relu -> max-pool -> linear -> cross-entropy loss; its parameters by name."""
+    import tinygrad_np.functional as F
+
+    x = tg.Tensor(np.random.default_rng(5).standard_normal((2, 1, 8, 8)), name="images")
+    params = {"conv_w": param((4, 1, 3, 3), seed=1), "conv_b": param((4,), seed=2),
+              "fc_w": param((64, 10), seed=3), "fc_b": param((10,), seed=4)}
+    h = F.max_pool2d(F.conv2d(x, params["conv_w"], params["conv_b"], padding=1).relu(), 2)
+    logits = h.reshape(2, -1) @ params["fc_w"] + params["fc_b"]
+    return F.cross_entropy(logits, np.array([3, 7])), params
+
+
+def _check_whole_cnn_drawing(loss, params):
+    dot = parse(to_dot(loss, params=params, show_grad=True))
+    ops = [dot.labels[n].split("\n")[0] for n in ops_of(dot)[0]]
+    assert ops == ["Conv2d", "ReLU", "MaxPool2d", "Reshape", "MatMul", "Add", "CrossEntropy"]
+    for name, p in params.items():
+        assert f"grad norm {np.linalg.norm(p.grad.data):.4g}" in dot.labels[dot.titled(name)], name
+    assert "target" in dot.labels[dot.titled("target")] and "(2,) int64" in dot.labels[dot.titled("target")]
+    assert (dot.titled("target"), dot.one("CrossEntropy")) in dot.edges
+    assert not dot.find("released") and "retain_graph" not in to_dot(loss)
+    return dot
+
+
+def test_graph_after_plain_backward_is_drawn_whole_with_gradient_norms():
+    """A plain backward frees the saved values but keeps the graph's structure (nodes keep their
+    inputs, intermediates as stand-ins): the drawing afterwards is the whole graph."""
+    loss, params = _small_cnn_loss()
+    loss.backward()
+    _check_whole_cnn_drawing(loss, params)
+
+
+def test_graph_with_stand_in_inputs_is_drawn_whole():
+    loss, params = _small_cnn_loss()
+    loss.backward(retain_graph=True)
+    _check_whole_cnn_drawing(loss, params)
+    # as a plain backward leaves it: saved values gone, every intermediate input a data-free StandIn
+    from tinygrad_np.autograd.function import StandIn
+    from tinygrad_np.viz.walk import walk
+
+    for op in walk([loss]).ops:
+        op._saved, op._freed = (), True
+        op.inputs = tuple(StandIn.of(t) if t is not None and t.grad_fn is not None else t for t in op.inputs)
+    dot = _check_whole_cnn_drawing(loss, params)
+    (conv_out,) = [d for s, d in dot.edges if s == dot.one("Conv2d")]
+    assert dot.labels[conv_out] == "(2, 4, 8, 8) float64"  # a stand-in keeps the shape and dtype
+    shown = parse(to_dot(loss, params=params, show_values=True))
+    assert shown.find("values freed")  # a stand-in's values are never read
+
+
+def test_graph_whose_inputs_were_released_is_drawn_with_a_note():
     w = param((2,), name="w")
     loss = (w.exp() * 3).sum()
-    loss.backward()
+    loss.backward(retain_graph=True)
+    loss.grad_fn.release()
+    loss.grad_fn.inputs = ()  # what is left when a node drops its input references
     g = draw_graph(loss, show_grad=True)
     dot = parse(g.source)
     assert len(dot.nodes) == 2  # only the root and its op are still reachable
-    assert "freed by backward()" in dot.labels[dot.one("Sum")]
+    assert "inputs released by backward()" in dot.labels[dot.one("Sum")]
     assert "retain_graph=True" in g.source
 
 
@@ -349,20 +406,24 @@ def test_conv2d_label_shows_its_geometry():
     x = param((2, 4, 9, 9))
     w = param((6, 2, 3, 3), seed=1)
     dot = parse(to_dot(F.conv2d(x, w, stride=2, padding=1, dilation=2, groups=2)))
-    label = dot.labels[dot.one("Conv2d")]
-    for text in ("kernel=(3, 3)", "stride=(2, 2)", "padding=(1, 1, 1, 1)", "dilation=(2, 2)", "groups=2"):
-        assert text in label
+    assert attributes(dot, "Conv2d") == "kernel_size=3, stride=2, padding=1, dilation=2, groups=2"
+    dot = parse(to_dot(F.conv2d(x, param((6, 4, 3, 2)), padding=(2, 1))))
+    assert attributes(dot, "Conv2d") == "kernel_size=(3, 2), padding=(2, 1)"
+    dot = parse(to_dot(F.conv2d(x, param((6, 4, 2, 2)), padding="same")))
+    assert attributes(dot, "Conv2d") == "kernel_size=2, padding=(0, 1, 0, 1)"  # the extra row/col goes last
+    dot = parse(to_dot(F.max_pool2d(x, 3, stride=1, padding=1)))
+    assert attributes(dot, "MaxPool2d") == "kernel_size=3, padding=1"
 
 
 def test_more_core_op_attributes():
     x = param((3, 4))
     dot = parse(to_dot(x.var(axis=1, ddof=1), x.broadcast_to((2, 3, 4)), tg.concatenate([x, x], axis=1),
                        x.logsumexp(axis=0), x.max(axis=(0, 1))))
-    assert "axes=(1,)" in dot.labels[dot.one("Var")] and "ddof=1" in dot.labels[dot.one("Var")]
-    assert "shape=(2, 3, 4)" in dot.labels[dot.one("BroadcastTo")]
-    assert "axis=1" in dot.labels[dot.one("Concatenate")]
-    assert "axes=(0,)" in dot.labels[dot.one("LogSumExp")]
-    assert "axes=(0, 1)" in dot.labels[dot.one("Max")]
+    assert attributes(dot, "Var") == "axis=1, ddof=1"
+    assert attributes(dot, "BroadcastTo") == "shape=(2, 3, 4)"
+    assert attributes(dot, "Concatenate") == "axis=1"
+    assert attributes(dot, "LogSumExp") == "axis=0"
+    assert attributes(dot, "Max") == "axis=(0, 1)"
 
 
 class _Scale(Function):

@@ -26,7 +26,7 @@ def test_render_svg_and_png(tmp_path):
     g = draw_graph(loss, params={"w": w}, show_grad=True, show_values=True)
     svg = render_graph(g, tmp_path / "graph.svg")
     text = svg.read_text()
-    assert "<svg" in text and "MatMul" in text and "‖grad‖" in text
+    assert "<svg" in text and "MatMul" in text and "grad norm" in text
     png = render_graph(g, tmp_path / "graph.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     # the format argument wins over the suffix; roots can be passed directly

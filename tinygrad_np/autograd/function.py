@@ -6,6 +6,8 @@ ops, so the backward pass can itself be recorded (`create_graph=True`) and diffe
 from __future__ import annotations
 
 import weakref
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -47,6 +49,10 @@ class Function:
     output_hooks: Hooks | None = None
     _freed = False
     creation_traceback: str | None = None
+    # True for ops that map each element on its own: graph drawings fold chains of them into one node
+    elementwise = False
+    # the keyword arguments the op was applied with (`axis=1`, `target=...`), as the graph drawing shows them
+    arguments: Mapping[str, Any] = MappingProxyType({})
 
     # -- the two methods every op writes -------------------------------------------------------
     @staticmethod
@@ -139,6 +145,8 @@ class Function:
         if not (record and grad_mode._grad_enabled):
             return Tensor._make(out_data, None)
         ctx.inputs = inputs = tuple(inputs)
+        if kwargs:
+            ctx.arguments = kwargs
         out = Tensor._make(out_data, ctx)
         if ctx._to_save:
             saved = []

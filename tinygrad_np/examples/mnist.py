@@ -25,7 +25,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -42,13 +42,22 @@ from ..serialization import load, save
 from ..tensor import Tensor
 from .mnist_models import MODELS, forward, init_params, num_params
 
-__all__ = ["DEFAULTS", "TrainingRun", "build_parser", "evaluate", "load_data", "main", "plot_history", "random_shift",
-           "write_metrics"]
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+__all__ = ["DEFAULTS", "TrainingRun", "build_parser", "evaluate", "history_figure", "load_data", "main", "plot_history",
+           "random_shift", "trace_every", "write_metrics"]
 
 CHECKPOINT_KIND = "tinygrad_np.examples.mnist"
 CHECKPOINT, METRICS, CURVES = "checkpoint.npz", "metrics.json", "curves.png"
 EVAL_BATCH = 1000
-TRACE_EVERY = 20  # training steps per point of the loss/accuracy trace
+TRACE_EVERY = 20  # training steps per point of the loss/accuracy trace (fewer in short epochs)
+
+
+def trace_every(steps: int) -> int:
+    """Training steps per trace point in an epoch of `steps`: TRACE_EVERY, or fewer so that even a
+    short epoch gives about ten points (every step in an epoch of under 20)."""
+    return max(1, min(TRACE_EVERY, steps // 10))
 
 # The settings that define a run; a checkpoint stores them so --resume continues the same run.
 DEFAULTS: dict[str, Any] = {
@@ -244,6 +253,7 @@ class TrainingRun:
         shift, fill, rng = self.settings["shift"], background_value(), get_rng()
         total_loss, correct, seen = 0.0, 0, 0
         window_loss, window_correct, window_seen = 0.0, 0, 0
+        every = trace_every(steps)
         loader.set_epoch(self.epoch)
         start = time.perf_counter()
         # A manual bar: tqdm.auto's wrapper would call iter() on the loader twice, skipping an epoch's order.
@@ -263,7 +273,7 @@ class TrainingRun:
             total_loss, correct, seen = total_loss + batch_loss, correct + batch_correct, seen + n
             window_loss, window_correct, window_seen = (window_loss + batch_loss, window_correct + batch_correct,
                                                         window_seen + n)
-            if (i + 1) % TRACE_EVERY == 0 or i + 1 == steps:
+            if (i + 1) % every == 0 or i + 1 == steps:
                 self.trace["epoch"].append(self.epoch + (i + 1) / steps)
                 self.trace["loss"].append(window_loss / window_seen)
                 self.trace["accuracy"].append(window_correct / window_seen)
@@ -296,26 +306,49 @@ def plot_history(path: Path, history: Sequence[Mapping[str, Any]], trace: Mappin
     import matplotlib
 
     matplotlib.use("Agg")
+    fig = history_figure(history, trace, title)
+    with atomic_write(path, "wb") as f:
+        fig.savefig(f, format="png", dpi=100)
+
+
+def history_figure(history: Sequence[Mapping[str, Any]], trace: Mapping[str, Sequence[float]],
+                   title: str = "") -> Figure:
+    """The loss and accuracy panels against epochs (fractional along the training trace), every point
+    in frame: the axis limits come from the data, so a run of one short epoch is as readable as a long one."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
     fig = Figure(figsize=(10, 4), layout="constrained")
     loss_ax, acc_ax = fig.subplots(1, 2)
     epochs = [h["epoch"] for h in history]
-    loss_ax.plot(trace["epoch"], trace["loss"], lw=1, alpha=0.7, label="train (running)")
+    x_train = list(trace["epoch"])
+    train_style = {"lw": 1.2, "marker": "." if len(x_train) <= 50 else None, "label": "train (running mean)"}
+    loss_ax.plot(x_train, trace["loss"], **train_style)
     loss_ax.plot(epochs, [h["test_loss"] for h in history], "o-", label="test")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy", yscale="log", title="loss")
-    acc_ax.plot(trace["epoch"], [100 * a for a in trace["accuracy"]], lw=1, alpha=0.7, label="train (running)")
-    acc_ax.plot(epochs, [100 * h["test_accuracy"] for h in history], "o-", label="test")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")  # 0.5, 1, 2 rather than 5x10^-1, 10^0, 2x10^0
+    loss_ax.yaxis.set_major_formatter(plain)
+    losses = [v for v in list(trace["loss"]) + [h["test_loss"] for h in history] if v > 0]
+    if losses and max(losses) < 10 * min(losses):  # within a decade: label the minor ticks too
+        loss_ax.yaxis.set_minor_formatter(plain)
+    acc_train = [100 * a for a in trace["accuracy"]]
+    acc_test = [100 * h["test_accuracy"] for h in history]
+    acc_ax.plot(x_train, acc_train, **train_style)
+    acc_ax.plot(epochs, acc_test, "o-", label="test")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
-    if history:  # zoom in on the test points; the first steps' low training accuracy runs off the bottom
-        acc_ax.set_ylim(max(0.0, 100 * min(h["test_accuracy"] for h in history) - 3), 100.2)
+    accuracies = acc_train + acc_test
+    if accuracies:
+        low, high = min(accuracies), max(accuracies)
+        pad = max(0.5, 0.05 * (high - low))
+        acc_ax.set_ylim(max(0.0, low - pad), min(100.0, high + pad) + 0.2)
+    last = max(x_train + epochs, default=1.0)
     for ax in (loss_ax, acc_ax):
+        ax.set_xlim(0, 1.03 * last)  # from the start of training to just past the last point
         ax.grid(alpha=0.3)
         ax.legend()
     if title:
         fig.suptitle(title)
-    with atomic_write(path, "wb") as f:
-        fig.savefig(f, format="png", dpi=100)
+    return fig
 
 
 def _epoch_line(h: Mapping[str, Any], total_epochs: int) -> str:
@@ -324,11 +357,15 @@ def _epoch_line(h: Mapping[str, Any], total_epochs: int) -> str:
             f"time {h['train_seconds']:.1f}s ({h['images_per_second']:.0f} img/s) + eval {h['eval_seconds']:.1f}s")
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _describe(run: TrainingRun, n_test: int, resumed: bool) -> str:
     settings = run.settings
     text = (f"{settings['model']}: {num_params(run.params):,} parameters; {len(run.loader.x):,} training and "
             f"{n_test:,} test images; {settings['optimizer']} lr {settings['lr']:g} (cosine per step), batch "
-            f"{settings['batch_size']}, {settings['epochs']} epochs")
+            f"{settings['batch_size']}, {_plural(settings['epochs'], 'epoch')}")
     if settings["shift"]:
         text += f", random shifts of up to {settings['shift']} px"
     return text + (f"; resuming after epoch {run.epoch}" if resumed else "")
@@ -377,7 +414,7 @@ def _train(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     out.mkdir(parents=True, exist_ok=True)
     print(_describe(run, len(x_test), resumed=ckpt is not None) + f"; writing to {out}")
     if run.epoch >= stop:
-        print(f"nothing to do: the run already has {run.epoch} of {epochs} epochs")
+        print(f"nothing to do: the run already has {run.epoch} of its {_plural(epochs, 'epoch')}")
         return 0
 
     paths = {"checkpoint": out / CHECKPOINT, "metrics": out / METRICS, "curves": out / CURVES}

@@ -103,6 +103,8 @@ def erf_array(x: np.ndarray) -> np.ndarray:
 class Erf(Function):
     """The error function; d erf(x)/dx = 2/sqrt(pi) * exp(-x^2)."""
 
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -137,6 +139,8 @@ def tanh(x: Tensor) -> Tensor:
 
 class LeakyReLU(Function):
     """x where x > 0, else negative_slope * x; the gradient at 0 is negative_slope (as PyTorch)."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, x, negative_slope=0.01):
@@ -181,6 +185,8 @@ def _gelu_tanh_inner(x: Any) -> Any:
 
 class GELU(Function):
     """x * Phi(x), Phi the standard normal CDF (exact via erf, or PyTorch's tanh approximation)."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, x, approximate="none"):
@@ -290,6 +296,8 @@ def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
 # -- dropout --------------------------------------------------------------------------------------
 class Dropout(Function):
     """Multiply by a random mask of 0 and 1/(1-p), drawn from the library's seeded generator."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, x, p=0.5):

@@ -147,7 +147,7 @@ class Conv2d(Function):
     """conv2d(x, weight, bias). Backward: ConvTranspose2d for x, Conv2dWeightGrad for the weight."""
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geom, groups):
+    def forward(ctx, x, weight, bias, geom, groups=1):
         ctx.geom, ctx.groups = geom, groups
         out, cols = conv_forward(x, weight, bias, geom, groups)
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
@@ -174,7 +174,7 @@ class ConvTranspose2d(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, weight, bias, geom, groups):
+    def forward(ctx, x, weight, bias, geom, groups=1):
         ctx.geom, ctx.groups = geom, groups
         ctx.save_for_backward(x, weight)
         out = conv_input_grad(x, weight, geom, groups)
@@ -199,7 +199,7 @@ class Conv2dWeightGrad(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, grad, geom, groups, cols=None):
+    def forward(ctx, x, grad, geom, groups=1, cols=None):
         ctx.geom, ctx.groups = geom, groups
         ctx.save_for_backward(x, grad)
         return conv_weight_grad(x, grad, geom, groups, cols)

@@ -32,6 +32,8 @@ class Masked(Function):
 
 
 class Add(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a + b
@@ -45,6 +47,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, a, b):
         return a - b
@@ -58,6 +62,8 @@ class Sub(Function):
 
 
 class Mul(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -72,6 +78,8 @@ class Mul(Function):
 
 
 class Div(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -87,6 +95,8 @@ class Div(Function):
 
 class Pow(Function):
     """x ** y. A Python-number exponent stays a constant; a Tensor exponent gets a gradient too."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, x, y):
@@ -106,8 +116,14 @@ class Pow(Function):
         gy = (grad * out * x.log()).sum_to(y.shape) if ctx.needs_input_grad[1] else None
         return gx, gy
 
+    def describe(self) -> dict[str, Any]:
+        """A constant exponent for graph drawings (it is passed positionally, so not a recorded argument)."""
+        return {} if self.constant_exponent is None else {"exponent": self.constant_exponent}
+
 
 class Neg(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         return -x
@@ -118,6 +134,8 @@ class Neg(Function):
 
 
 class Cast(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x, dtype):
         ctx.in_dtype = x.dtype
@@ -129,6 +147,8 @@ class Cast(Function):
 
 
 class Exp(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         out = np.exp(x)
@@ -142,6 +162,8 @@ class Exp(Function):
 
 
 class Log(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -154,6 +176,8 @@ class Log(Function):
 
 
 class Sqrt(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         out = np.sqrt(x)
@@ -169,6 +193,8 @@ class Sqrt(Function):
 class Abs(Function):
     """|x|; the gradient at 0 is 0 (as PyTorch)."""
 
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -182,6 +208,8 @@ class Abs(Function):
 
 class ReLU(Function):
     """max(x, 0); the gradient at 0 is 0 (as PyTorch)."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, x):
@@ -202,6 +230,8 @@ class ReLU(Function):
 
 
 class Sigmoid(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         out = 0.5 * (np.tanh(0.5 * x) + 1)  # stable for large |x|, no overflow warning
@@ -215,6 +245,8 @@ class Sigmoid(Function):
 
 
 class Tanh(Function):
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         out = np.tanh(x)
@@ -229,6 +261,8 @@ class Tanh(Function):
 
 class Clip(Function):
     """Clamp to [lo, hi]; the gradient passes where lo <= x <= hi (bounds included, as PyTorch)."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, x, lo=None, hi=None):
@@ -256,6 +290,8 @@ class Clip(Function):
 class Maximum(Function):
     """Elementwise max of two tensors; at ties each input gets half of the gradient."""
 
+    elementwise = True
+
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
@@ -270,6 +306,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """Elementwise min of two tensors; at ties each input gets half of the gradient."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, a, b):
@@ -295,6 +333,8 @@ class Where(Function):
     """where(condition, a, b). The gradient is routed, not multiplied, so a NaN in the branch not
     taken never leaks into the gradient of the branch taken (the NaN still appears if it reaches
     the output: compute unsafe branches on safe inputs, e.g. `log(where(x > 0, x, 1))`)."""
+
+    elementwise = True
 
     @staticmethod
     def forward(ctx, condition, a, b):

@@ -49,6 +49,22 @@ class Geometry(NamedTuple):
     def has_padding(self) -> bool:
         return any(self.padding)
 
+    def as_arguments(self) -> dict[str, Any]:
+        """The window arguments as a user writes them (`kernel_size=3, padding=1`), leaving out a
+        stride, padding or dilation at its default; what graph drawings show."""
+        def short(p: tuple[int, ...]) -> int | tuple[int, ...]:
+            return p[0] if p[0] == p[1] else p
+
+        top, bottom, left, right = self.padding
+        args: dict[str, Any] = {"kernel_size": short(self.kernel)}
+        if self.stride != (1, 1):
+            args["stride"] = short(self.stride)
+        if any(self.padding):
+            args["padding"] = short((top, left)) if (top, left) == (bottom, right) else self.padding
+        if self.dilation != (1, 1):
+            args["dilation"] = short(self.dilation)
+        return args
+
     def offsets(self) -> Iterator[tuple[int, tuple[slice, slice]]]:
         """(index, (rows, cols)) for every kernel offset in row-major order: the rows and columns of
         the padded image that this offset of every window reads."""

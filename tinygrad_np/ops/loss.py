@@ -220,6 +220,8 @@ def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
 class Softplus(Function):
     """log(1 + exp(x)), computed stably; its derivative is sigmoid(x)."""
 
+    elementwise = True
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)

@@ -11,26 +11,23 @@ Building the DOT source needs only the `graphviz` Python package; rendering (`.r
 
 Showing an op's attributes (for op authors)
 -------------------------------------------
-Op nodes show the op's name and its key attributes, read from the op's ctx (the `Function`
-instance that is `tensor.grad_fn`), never guessed from names:
-
-1. If the Function class defines a method `describe(self) -> dict[str, Any]`, its result is shown
-   (keep it to the arguments a reader needs, e.g. `{"stride": self.stride, "padding": self.padding}`).
-2. Otherwise the core ops whose ctx holds backward bookkeeping use a built-in reader (e.g. the
-   target shape of `Reshape`, the axes of reductions).
-3. Otherwise every public attribute of the ctx that is small (a number, dtype, slice, short string,
-   or a short tuple/list of those) and not callable is shown; arrays, Tensors and names starting
-   with `_` are skipped, as are the engine's own `inputs` and `needs_input_grad`.
+Op nodes show the op's name and the keyword arguments it was applied with, as the user wrote them
+(`Function.apply` records them as `ctx.arguments`), leaving out those equal to the defaults of its
+`forward`. So pass an op's options by keyword, `MyOp.apply(x, axis=1)`, and they show up as `axis=1`.
+Array-valued arguments (e.g. cross-entropy's integer `target`) are drawn as input nodes instead. An
+argument that is an object with an `as_arguments()` method (a convolution's window geometry) is shown
+as the arguments it stands for (`kernel_size=3, padding=1`). An op whose options are not keyword
+arguments defines `describe(self) -> dict[str, Any]`, whose result is shown instead.
 
 An op may also set the class attribute `elementwise = True` (so chains of it fold into one node
 when the graph is collapsed) and define `flops(self) -> int` (counted by `summary`).
 """
-from .describe import format_value, generic_attributes, is_elementwise, op_attributes, op_flops
+from .describe import array_arguments, format_value, is_elementwise, op_attributes, op_flops
 from .graph import GraphDrawing, GraphvizNotFoundError, draw_graph, render_graph, to_dot
 from .summary import Summary, SummaryRow, summary
 
 __all__ = [
     "draw_graph", "to_dot", "render_graph", "summary", "Summary", "SummaryRow", "GraphDrawing",
-    "GraphvizNotFoundError", "op_attributes", "generic_attributes", "format_value", "is_elementwise",
+    "GraphvizNotFoundError", "op_attributes", "array_arguments", "format_value", "is_elementwise",
     "op_flops",
 ]

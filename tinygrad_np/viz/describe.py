@@ -1,152 +1,94 @@
 """What the graph drawing and the summary say about one op: its key attributes, whether it is
 elementwise (foldable into a chain), and its FLOPs. Everything is read from the op's ctx.
 
-The lookup order for attributes is: the op's own `describe()` method, then a small table for the
-core ops whose ctx keeps bookkeeping rather than the user's arguments, then a generic rule (public,
-small, non-callable attributes of the ctx instance).
+Attributes are the op's own `describe()` if it defines one, else the keyword arguments the op was
+applied with (`Function.apply` records them as `ctx.arguments`), minus those at their defaults.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import inspect
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 
 from ..autograd.function import Function
-from ..ops import elementwise as ew
-from ..ops import linalg, linear, reduction
-from ..ops import shape as sh
+from ..ops import linalg, linear
 from ..tensor import Tensor
 
-# Attributes every ctx has (set by Function.apply), never shown.
-_INTERNAL = frozenset({"inputs", "needs_input_grad", "creation_traceback", "saved_tensors", "output", "name"})
 _MAX_ITEMS = 8  # longest tuple shown in full
 _MAX_TEXT = 48  # longest formatted attribute value
 
 
-def _known_elementwise() -> frozenset[type]:
-    from ..ops import activation, loss
-
-    core = {ew.Add, ew.Sub, ew.Mul, ew.Div, ew.Pow, ew.Neg, ew.Exp, ew.Log, ew.Sqrt, ew.Abs, ew.ReLU,
-            ew.Sigmoid, ew.Tanh, ew.Clip, ew.Cast, ew.Maximum, ew.Minimum, ew.Where}
-    # activations map each element on its own (softmax and log_softmax do not: they mix an axis)
-    extra = [getattr(activation, name, None) for name in ("LeakyReLU", "GELU", "Erf", "Dropout")]
-    extra.append(getattr(loss, "Softplus", None))
-    return frozenset(core | {cls for cls in extra if isinstance(cls, type)})
-
-
-_ELEMENTWISE = _known_elementwise()
-
-
 def is_elementwise(fn: Function) -> bool:
-    """True for ops that map each element independently (core ops, or a class with `elementwise = True`)."""
-    flag = getattr(type(fn), "elementwise", None)
-    if flag is not None:
-        return bool(flag)
-    return type(fn) in _ELEMENTWISE
+    """True for ops that map each element independently (their class sets `elementwise = True`)."""
+    return bool(type(fn).elementwise)
 
 
 # -- attributes ------------------------------------------------------------------------------------
-def _out_shape(out: Tensor | None) -> tuple[int, ...] | None:
-    return None if out is None else out.shape
+def op_attributes(fn: Function) -> dict[str, str]:
+    """The op's key attributes as display strings: `fn.describe()` if the op defines it, else the
+    keyword arguments it was applied with (`fn.arguments`) that differ from its forward's defaults.
 
-
-def _reduction(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    return {"axes": fn.axes}
-
-
-def _var(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    count = int(np.prod([fn.in_shape[a] for a in fn.axes]))
-    return {"axes": fn.axes, "ddof": count - fn.divisor}
-
-
-def _target_shape(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    shape = _out_shape(out)
-    return {"shape": shape} if shape is not None else {"from": fn.in_shape}
-
-
-def _pad(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    if out is None:
-        return {"before": tuple(s.start for s in fn.window)}
-    return {"pad": tuple((s.start, n - s.stop) for s, n in zip(fn.window, out.shape))}
-
-
-def _pow(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    return {} if fn.constant_exponent is None else {"exponent": fn.constant_exponent}
-
-
-def _cast(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    return {"from": fn.in_dtype} if out is None else {"from": fn.in_dtype, "to": out.dtype}
-
-
-def _index(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    return {"index": format_index(fn.index)}
-
-
-def _index_add(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    return {"index": format_index(fn.index), **({} if out is None else {"shape": out.shape})}
-
-
-def _axis(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    return {"axis": fn.axis}
-
-
-def _nothing(fn: Function, out: Tensor | None) -> dict[str, Any]:
-    return {}
-
-
-# Core ops whose ctx holds backward bookkeeping (input shapes, masks) instead of the user's
-# arguments: these read the argument back from the ctx (or from the op's output shape).
-_CORE: dict[type, Callable[[Function, Tensor | None], dict[str, Any]]] = {
-    ew.Add: _nothing, ew.Sub: _nothing, ew.Where: _nothing, ew.Pow: _pow, ew.Cast: _cast,
-    reduction.Sum: _reduction, reduction.Mean: _reduction, reduction.Max: _reduction,
-    reduction.Min: _reduction, reduction.LogSumExp: _reduction, reduction.Var: _var,
-    sh.Reshape: _target_shape, sh.BroadcastTo: _target_shape, sh.SumTo: _target_shape, sh.Pad: _pad,
-    sh.GetItem: _index, sh.IndexAdd: _index_add, sh.Concatenate: _axis, sh.Stack: _axis,
-    linalg.MatMul: _nothing, linear.Linear: _nothing,
-}
-
-
-def op_attributes(fn: Function, out: Tensor | None = None) -> dict[str, str]:
-    """The op's key attributes as display strings: `fn.describe()` if defined, else read from the ctx."""
+    Arrays among them are not attributes but inputs (a drawing shows them as input nodes: see
+    `array_arguments`); a value with an `as_arguments()` method (a convolution's window geometry)
+    is shown as the arguments it stands for, and an `index` as written in code.
+    """
     describe = getattr(fn, "describe", None)
     if callable(describe):
         raw = dict(describe())
-    elif type(fn) in _CORE:
-        try:
-            raw = _CORE[type(fn)](fn, out)
-        except AttributeError:  # a ctx that never finished its forward
-            raw = generic_attributes(fn)
     else:
-        raw = generic_attributes(fn)
+        defaults = _forward_defaults(type(fn))
+        raw = {}
+        for key, value in fn.arguments.items():
+            if isinstance(value, (np.ndarray, Tensor)) or _is_default(value, defaults.get(key, _NO_DEFAULT)):
+                continue
+            as_arguments = getattr(value, "as_arguments", None)
+            if callable(as_arguments):
+                raw.update(as_arguments())
+            else:
+                raw[key] = _IndexText(format_index(value)) if key == "index" else value
     return {str(k): format_value(v) for k, v in raw.items()}
 
 
-def generic_attributes(fn: Function) -> dict[str, Any]:
-    """Public, non-callable, small (scalar, short tuple, short string) attributes of the ctx.
+def array_arguments(fn: Function) -> dict[str, np.ndarray | Tensor]:
+    """The op's array-valued keyword arguments (e.g. cross-entropy's integer `target`): data it reads
+    that is not a graph input, drawn as an input node of the op."""
+    return {k: v for k, v in fn.arguments.items() if isinstance(v, (np.ndarray, Tensor))}
 
-    A named tuple (e.g. a convolution's geometry) is shown field by field.
-    """
-    found: dict[str, Any] = {}
-    for key, value in vars(fn).items():
-        if key.startswith("_") or key in _INTERNAL or callable(value):
-            continue
-        fields = getattr(value, "_fields", None)
-        if isinstance(value, tuple) and fields:
-            found.update((f, v) for f, v in zip(fields, value) if _is_small(v) and f not in found)
-        elif _is_small(value):
-            found[key] = value
+
+class _IndexText(str):
+    """An index already formatted as code (`[0, 1:3]`), shown as is."""
+
+
+_NO_DEFAULT = object()
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _forward_defaults(cls: type) -> dict[str, Any]:
+    """The default values of `cls.forward`'s keyword parameters (read once per op class)."""
+    found = _DEFAULTS.get(cls)
+    if found is None:
+        try:
+            params = inspect.signature(cls.forward).parameters.values()
+        except (TypeError, ValueError):
+            params = []
+        found = _DEFAULTS[cls] = {p.name: p.default for p in params if p.default is not inspect.Parameter.empty}
     return found
 
 
-def _is_small(value: Any, depth: int = 0) -> bool:
-    if value is None or value is Ellipsis or isinstance(value, (bool, int, float, np.generic, np.dtype, slice)):
+def _is_default(value: Any, default: Any) -> bool:
+    if default is _NO_DEFAULT:
+        return False
+    if value is default:
         return True
-    if isinstance(value, str):
-        return len(value) <= _MAX_TEXT
-    if isinstance(value, (tuple, list)) and depth < 2:
-        return len(value) <= 4 * _MAX_ITEMS and all(_is_small(v, depth + 1) for v in value)
-    return False
+    simple = (bool, int, float, str, tuple, np.generic)
+    if not (isinstance(value, simple) and isinstance(default, simple)) or type(value) is not type(default):
+        return False
+    try:
+        return bool(value == default)
+    except (TypeError, ValueError):
+        return False
 
 
 def format_value(value: Any) -> str:
@@ -156,6 +98,8 @@ def format_value(value: Any) -> str:
 
 
 def _format(value: Any, depth: int) -> str:
+    if isinstance(value, _IndexText):
+        return str(value)
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, (float, np.floating)):

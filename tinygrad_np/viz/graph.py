@@ -18,7 +18,7 @@ import numpy as np
 
 from ..autograd.function import Function, StandIn
 from ..tensor import Tensor
-from .describe import is_elementwise, op_attributes, pack_items
+from .describe import array_arguments, is_elementwise, op_attributes, pack_items
 from .walk import Walk, tensor_key, walk
 
 _INSTALL_HINT = (
@@ -190,7 +190,7 @@ class _Layout:
     def _chain_input(self, op: Function) -> tuple[Tensor | None, int]:
         """The one input an elementwise op transforms (others being private constants), or None;
         and how many such constants it has."""
-        if op._freed or not is_elementwise(op):
+        if not op.inputs or not is_elementwise(op):
             return None, 0
         found: Tensor | None = None
         constants = 0
@@ -256,12 +256,20 @@ class _Layout:
                 self.nodes[name] = ("leaf", t)
             return name
 
+        def argument_node(key: str, value: np.ndarray | Tensor) -> str:
+            name = tensor_names.get(id(value))
+            if name is None:  # an array argument (e.g. integer targets) is an input of its op too
+                name = tensor_names[id(value)] = new("t")
+                self.nodes[name] = ("argument", (key, value))
+            return name
+
         for op in self.w.ops:
             if op in self.folded:
                 continue
             run = self.runs.get(op)
             if run is None:
                 srcs = [tensor_node(t) for t in op.inputs if t is not None]
+                srcs += [argument_node(key, value) for key, value in array_arguments(op).items()]
                 op_name = new("op")
                 self.nodes[op_name] = ("op", op)
             else:
@@ -317,8 +325,8 @@ class _Layout:
             cut = dict.fromkeys(dst for src, dst in self.edges if dst in kept and src not in kept)
             for dst in cut:
                 g.edge("omitted", dst, style="dashed")
-        if self.w.freed:
-            g.attr(label=_esc("The graph was freed by backward(): only what it still holds is drawn. "
+        if any(_lost(op) for op in self.w.ops):
+            g.attr(label=_esc("backward() released some ops' inputs: only what the graph still holds is drawn. "
                               "Call backward(retain_graph=True) to keep the whole graph for drawing."),
                    labelloc="t")
         return g
@@ -331,16 +339,18 @@ class _Layout:
             return self._fold_label(payload)
         if kind == "leaf":
             return self._tensor_label(payload, payload)
+        if kind == "argument":
+            return self._argument_label(*payload)
         op: Function = payload
         return self._tensor_label(self.w.outputs.get(op), op)
 
     def _op_label(self, op: Function) -> tuple[str, dict[str, str]]:
         lines = [f"<b>{_esc(op.name)}</b>"]
-        attrs = op_attributes(op, self.w.outputs.get(op))
+        attrs = op_attributes(op)
         lines += [_small(line) for line in pack_items((f"{k}={v}" for k, v in attrs.items()), _LINE)]
         style = {"shape": "ellipse", "fillcolor": _OP_FILL}
-        if op._freed:
-            lines.append(_small("<i>freed by backward()</i>", escape=False))
+        if _lost(op):
+            lines.append(_small("<i>inputs released by backward()</i>", escape=False))
             style["style"] = "filled,dashed"
         return "<br/>".join(lines), style
 
@@ -352,6 +362,12 @@ class _Layout:
         if hidden:
             lines.append(_small(f"+{hidden} constant{'s' if hidden != 1 else ''} folded in"))
         return "<br/>".join(lines), {"shape": "ellipse", "fillcolor": _FOLD_FILL, "peripheries": "2"}
+
+    def _argument_label(self, key: str, value: np.ndarray | Tensor) -> tuple[str, dict[str, str]]:
+        lines = [f"<b>{_esc(key)}</b>", _esc(f"{_shape(value.shape)} {value.dtype}")]
+        if self.show_values:
+            lines += [_small(s) for s in _values(np.asarray(value.data if isinstance(value, Tensor) else value))]
+        return "<br/>".join(lines), {"shape": "box", "fillcolor": _INPUT_FILL, "style": "filled,rounded"}
 
     def _tensor_label(self, t: Tensor | None, key_obj: Any) -> tuple[str, dict[str, str]]:
         key = tensor_key(t) if t is not None else key_obj
@@ -392,6 +408,12 @@ class _Layout:
         return "<br/>".join(lines), style
 
 
+def _lost(op: Function) -> bool:
+    """True if backward released the op's input references, so the graph above it cannot be drawn
+    (a plain backward keeps them: it frees only the saved values, and drawings show the whole graph)."""
+    return op._freed and not op.inputs
+
+
 def _grad_info(t: Tensor) -> tuple[str | None, str | None]:
     """The gradient's norm for the label, and a highlight colour for all-zero or non-finite grads."""
     g = t.grad
@@ -406,7 +428,7 @@ def _grad_info(t: Tensor) -> tuple[str | None, str | None]:
     norm = float(np.sqrt(np.sum(np.square(data, dtype=np.float64))))
     if norm == 0.0:
         return "grad: all zero", _ZERO_FILL
-    return f"‖grad‖ = {norm:.4g}", None
+    return f"grad norm {norm:.4g}", None
 
 
 def _values(data: np.ndarray) -> list[str]:

@@ -85,7 +85,7 @@ def summary(fn: Callable[..., Any], *example_inputs: Any, params: Mapping[str, A
                 new.append(t)
         out = w.outputs.get(op)
         out_shape = out.shape if out is not None else None
-        attrs = op_attributes(op, out)
+        attrs = op_attributes(op)
         rows.append(SummaryRow(op.name, attrs, out_shape, sum(t.size for t in new),
                                tuple(label[id(t)] for t in new), op_flops(op, op.inputs, out_shape)))
     param_sizes = {label[id(t)]: int(t.size) for t in param_leaves}

@@ -29,11 +29,6 @@ class Walk:
     outputs: dict[Function, Tensor | None] = field(default_factory=dict)
     consumers: dict[object, list[Function]] = field(default_factory=dict)
 
-    @property
-    def freed(self) -> bool:
-        """True if backward (without retain_graph) released some of the walked ops."""
-        return any(op._freed for op in self.ops)
-
 
 def tensor_key(t: Tensor) -> object:
     """The identity of a tensor node: its producing op (one output per op), or the leaf's id."""
