@@ -318,13 +318,13 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
 
 
 # -- regression and binary losses ---------------------------------------------------------------------
-def _float_target(input: Tensor, target: Any, op: str) -> Tensor:
-    """The target as a Tensor of input's dtype: arrays and lists are cast, Tensors must match."""
+def _float_target(input: Tensor, target: Any, op: str, what: str = "target") -> Tensor:
+    """The target as a Tensor of input's dtype: arrays and lists are cast, float Tensors must match."""
     if isinstance(target, Tensor):
         if target.dtype == input.dtype:
             return target
         if target.dtype.kind == "f":
-            raise TypeError(f"{op}: target has dtype {target.dtype} but input has dtype {input.dtype}; "
+            raise TypeError(f"{op}: {what} has dtype {target.dtype} but input has dtype {input.dtype}; "
                             f"convert one with .astype(...)")
         return _const(target.data.astype(input.dtype))  # integer or boolean labels: constants
     return _const(np.asarray(target, dtype=input.dtype))
@@ -406,11 +406,17 @@ def _check_broadcast(what: str, t: Tensor, input: Tensor, op: str) -> None:
         raise ShapeError(f"{op}: {what} of shape {t.shape} does not broadcast to the input's shape {input.shape}")
 
 
+def _unless_learned(weight: Any) -> Any:
+    """A constant weight Tensor as its array (so a float32 buffer weighs a float64 loss); a weight that
+    needs a gradient stays a Tensor, whose dtype must match."""
+    return weight.data if isinstance(weight, Tensor) and not weight.requires_grad else weight
+
+
 def _weight(weight: Any, input: Tensor, op: str) -> Tensor | None:
     """An optional elementwise weight as a Tensor of input's dtype (a Tensor weight may need a gradient)."""
     if weight is None:
         return None
-    weight = _float_target(input, weight, op)
+    weight = _float_target(input, _unless_learned(weight), op, "weight")
     _check_broadcast("weight", weight, input, op)
     return weight
 
@@ -427,7 +433,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = N
     if target.shape != input.shape:
         raise ShapeError(f"{op}: target shape {target.shape} must equal logits shape {input.shape}")
     if pos_weight is not None:
-        pos_weight = _float_target(input, pos_weight, op)
+        pos_weight = _float_target(input, _unless_learned(pos_weight), op, "pos_weight")
         try:
             fits = np.broadcast_shapes(pos_weight.shape, input.shape) == input.shape
         except ValueError:
