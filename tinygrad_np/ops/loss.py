@@ -472,15 +472,16 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             gx = grad * (x - y) / (x * (1 - x)).clip(lo=_BCE_EPS)
         if ctx.needs_input_grad[1]:
-            gy = grad * _const(_clamped_log_ratio(x.data))
+            # log(1 - x) - log(x), each clamped at -100; with create_graph in Tensor ops, so the
+            # second derivative sees how it depends on x (there x must be inside (0, 1)); both
+            # compute log(1 - x) alike, so a recorded backward gives a plain one's numbers exactly
+            if is_grad_enabled():
+                gy = grad * ((1 - x).log().clip(lo=_LOG_FLOOR) - x.log().clip(lo=_LOG_FLOOR))
+            else:
+                with np.errstate(divide="ignore"):
+                    ratio = np.maximum(np.log(1 - x.data), _LOG_FLOOR) - np.maximum(np.log(x.data), _LOG_FLOOR)
+                gy = grad * _const(ratio)
         return gx, gy
-
-
-def _clamped_log_ratio(x: np.ndarray) -> np.ndarray:
-    """log(1 - x) - log(x), each log clamped at -100: the loss's slope in the target (a constant in x
-    for the second derivative, as PyTorch's)."""
-    with np.errstate(divide="ignore"):
-        return np.maximum(np.log1p(-x), _LOG_FLOOR) - np.maximum(np.log(x), _LOG_FLOOR)
 
 
 def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
