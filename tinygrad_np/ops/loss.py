@@ -455,7 +455,7 @@ _BCE_EPS = 1e-12
 
 class BinaryCrossEntropy(Function):
     """-[y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 (as PyTorch);
-    d/dx = (x - y) / max(x (1 - x), 1e-12), d/dy = log(1 - x) - log x (the clamped logs)."""
+    d/dx = (x - y) / max(x (1 - x), 1e-12), d/dy = log(1 - x) - log x."""
 
     @staticmethod
     def forward(ctx, x, y):
@@ -472,15 +472,14 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             gx = grad * (x - y) / (x * (1 - x)).clip(lo=_BCE_EPS)
         if ctx.needs_input_grad[1]:
-            # log(1 - x) - log(x), each clamped at -100; with create_graph in Tensor ops, so the
-            # second derivative sees how it depends on x (there x must be inside (0, 1)); both
-            # compute log(1 - x) alike, so a recorded backward gives a plain one's numbers exactly
+            # -logit(x) = log(1 - x) - log(x), unclamped as PyTorch's (infinite at x = 0 or 1); with
+            # create_graph in Tensor ops, so the second derivative sees how it depends on x. Both
+            # compute the same expression, so a recorded backward gives a plain one's numbers exactly.
             if is_grad_enabled():
-                gy = grad * ((1 - x).log().clip(lo=_LOG_FLOOR) - x.log().clip(lo=_LOG_FLOOR))
+                gy = grad * ((1 - x).log() - x.log())
             else:
                 with np.errstate(divide="ignore"):
-                    ratio = np.maximum(np.log(1 - x.data), _LOG_FLOOR) - np.maximum(np.log(x.data), _LOG_FLOOR)
-                gy = grad * _const(ratio)
+                    gy = grad * _const(np.log(1 - x.data) - np.log(x.data))
         return gx, gy
 
 
