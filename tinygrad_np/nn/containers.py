@@ -104,6 +104,8 @@ class ModuleDict(Module):
     def __setitem__(self, key: str, module: Module) -> None:
         if not isinstance(key, str):
             raise TypeError(f"ModuleDict keys must be strings, got {type(key).__name__}")
+        if hasattr(type(self), key):
+            raise KeyError(f"ModuleDict: attribute {key!r} already exists (a method); choose another key")
         self.add_module(key, _module(module, "ModuleDict"))
 
     def __delitem__(self, key: str) -> None:

@@ -28,7 +28,7 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        self.use_bias = bias
+        self.use_bias = bias and elementwise_affine  # shown in the repr, as PyTorch
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape, dtype=np.float32))
             if bias:
@@ -73,7 +73,7 @@ class GroupNorm(Module):
                              f"({num_groups})")
         self.eps = eps
         self.affine = affine
-        self.use_bias = bias
+        self.use_bias = bias and affine
         if affine:
             self.weight = Parameter(np.ones(num_channels, dtype=np.float32))
             if bias:
