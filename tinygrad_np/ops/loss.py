@@ -519,7 +519,7 @@ def _pointwise_args(input: Tensor, target: Any, reduction: str, op: str) -> Tens
 
 
 def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
-    """Mean absolute error |input - target| (the gradient at 0 is 0, as PyTorch)."""
+    """Mean absolute error abs(input - target) (the gradient at 0 is 0, as PyTorch)."""
     target = _pointwise_args(input, target, reduction, "l1_loss")
     return _reduce((input - target).abs(), reduction)
 
@@ -533,7 +533,7 @@ def _check_positive_number(value: Any, name: str, op: str, allow_zero: bool) -> 
 
 
 def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
-    """0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta, d = input - target (beta=0 is l1_loss)."""
+    """0.5 d^2 / beta where abs(d) < beta, else abs(d) - 0.5 beta, d = input - target (beta=0 is l1_loss)."""
     op = "smooth_l1_loss"
     target = _pointwise_args(input, target, reduction, op)
     beta = _check_positive_number(beta, "beta", op, allow_zero=True)
@@ -545,7 +545,7 @@ def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: fl
 
 
 def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
-    """0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta), d = input - target
+    """0.5 d^2 where abs(d) < delta, else delta (abs(d) - 0.5 delta), d = input - target
     (delta * smooth_l1_loss with beta=delta)."""
     op = "huber_loss"
     target = _pointwise_args(input, target, reduction, op)
