@@ -135,3 +135,19 @@ CASES["MaxUnpool2d"] = [
     Case(lambda x: F.max_unpool2d(x, _UNPOOL_INDEX, 2, output_size=(5, 4)), (randn(1, 2, 2, 2),),
          name="output_size"),
 ]
+
+# non-contiguous inputs: the ops index and reshape views correctly
+CASES["GetItem"] += [
+    Case(lambda x: F.pad(x.transpose(0, 1, 3, 2), (1, 1, 2, 0), mode="reflect"), (randn(1, 2, 4, 3),),
+         name="pad-reflect-transposed-input"),
+    Case(lambda x: F.interpolate(x.transpose(0, 1, 3, 2), size=(4, 5), mode="bilinear"), (randn(1, 2, 3, 2),),
+         name="interpolate-bilinear-transposed-input"),
+]
+CASES["Where"] += [
+    Case(lambda x: F.adaptive_avg_pool2d(x.transpose(0, 1, 3, 2), (2, 3)), (randn(1, 2, 5, 3),),
+         name="adaptive_avg_pool2d-transposed-input"),
+]
+CASES["CrossEntropy"] += [
+    Case(lambda z: F.cross_entropy(z.transpose(), _T, weight=_W4, label_smoothing=0.1), (randn(4, 5),),
+         name="weight-ignore-smoothing-transposed-logits"),
+]

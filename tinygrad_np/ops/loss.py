@@ -285,10 +285,10 @@ class NLLLoss(Function):
         ctx.class_weight, ctx.valid = weight, valid
         sample_weight = _sample_weight(target, weight, valid, log_probs.dtype)
         loss = -np.squeeze(_pick(log_probs, target), axis=1)
-        if sample_weight is not None:
-            loss = loss * sample_weight
         if valid is not None:  # select, so an ignored sample's inf or NaN never reaches the loss
             loss = np.where(valid, loss, np.zeros((), loss.dtype))
+        if sample_weight is not None:
+            loss = loss * sample_weight
         ctx.total = _total_weight(target, sample_weight)
         return _reduce_array(loss, reduction, ctx.total)
 
