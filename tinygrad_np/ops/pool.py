@@ -267,7 +267,7 @@ def max_pool2d(x: Tensor, kernel_size: IntPair, stride: IntPair | None = None, p
     out = MaxPool2d.apply(x, geom=geom)
     if not return_indices:
         return out
-    _, index = max_pool_forward(x.data, geom)
+    _, index = max_pool_forward(x.data, geom)  # the offsets once more, outside the graph (rarely asked for)
     return out, Tensor(_flat_indices(index, geom))
 
 
