@@ -87,8 +87,12 @@ class Conv2d(Module):
     """2-d convolution over (N, C, H, W); weight has shape (out_channels, in_channels // groups, kh, kw)."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntPair, stride: IntPair = 1,
-                 padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True) -> None:
+                 padding: IntPair = 0, dilation: IntPair = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros") -> None:
         super().__init__()
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(f"Conv2d: padding_mode must be one of {_PADDING_MODES}, got {padding_mode!r}")
+        self.padding_mode = padding_mode
         self.in_channels = _positive(in_channels, "in_channels", "Conv2d")
         self.out_channels = _positive(out_channels, "out_channels", "Conv2d")
         self.groups = _positive(groups, "groups", "Conv2d")
@@ -127,8 +131,23 @@ class Conv2d(Module):
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ShapeError(f"Conv2d: expected input of shape (N, {self.in_channels}, H, W) "
                              f"(in_channels={self.in_channels}), got shape {x.shape}")
+        if self.padding_mode != "zeros":  # pad explicitly, then convolve without padding
+            x = F.pad(x, self._explicit_padding(), mode=self.padding_mode)
+            return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=0, dilation=self.dilation,
+                            groups=self.groups)
         return F.conv2d(x, self.weight, self.bias, stride=self.stride, padding=self.padding,
                         dilation=self.dilation, groups=self.groups)
+
+    def _explicit_padding(self) -> tuple[int, int, int, int]:
+        """(left, right, top, bottom) for F.pad; 'same' puts the odd extra pixel after, as PyTorch."""
+        if self.padding == "valid":
+            return (0, 0, 0, 0)
+        if self.padding == "same":
+            total = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            (th, tw) = total
+            return (tw // 2, tw - tw // 2, th // 2, th - th // 2)
+        ph, pw = self.padding
+        return (pw, pw, ph, ph)
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -141,18 +160,25 @@ class Conv2d(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if self.padding_mode != "zeros":
+            s += f", padding_mode={self.padding_mode}"  # unquoted, as PyTorch prints it
         return s
+
+
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
 class _Pool2d(Module):
     _fn_name = ""
 
-    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0) -> None:
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                 ceil_mode: bool = False) -> None:
         super().__init__()
         who = type(self).__name__
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+        self.ceil_mode = ceil_mode
         k, s, p = (_pair(kernel_size, "kernel_size", who), _pair(self.stride, "stride", who),
                    _pair(padding, "padding", who))
         if min(k + s) <= 0 or min(p) < 0:
@@ -161,27 +187,59 @@ class _Pool2d(Module):
         if p[0] > k[0] // 2 or p[1] > k[1] // 2:
             raise ValueError(f"{who}: padding {padding} must be at most half of kernel_size {kernel_size}")
 
-    def forward(self, x: Tensor) -> Tensor:
+    def _options(self) -> dict[str, Any]:
+        return {"ceil_mode": self.ceil_mode}
+
+    def forward(self, x: Tensor) -> Any:
         who = type(self).__name__
         _check_input(x, who)
         if x.ndim != 4:
             raise ShapeError(f"{who}: expected input of shape (N, C, H, W), got shape {x.shape}")
-        return getattr(F, self._fn_name)(x, self.kernel_size, stride=self.stride, padding=self.padding)
+        return getattr(F, self._fn_name)(x, self.kernel_size, stride=self.stride, padding=self.padding,
+                                         **self._options())
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class MaxPool2d(_Pool2d):
-    """Max over each kernel window of (N, C, H, W); stride defaults to kernel_size."""
+    """Max over each kernel window of (N, C, H, W); stride defaults to kernel_size. With
+    return_indices the output comes with the positions of the maxima (for MaxUnpool2d)."""
 
     _fn_name = "max_pool2d"
 
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                 dilation: IntPair = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        _pair(dilation, "dilation", "MaxPool2d")
+        self.dilation = dilation
+        self.return_indices = return_indices
+
+    def _options(self) -> dict[str, Any]:
+        return {"dilation": self.dilation, "ceil_mode": self.ceil_mode, "return_indices": self.return_indices}
+
+    def extra_repr(self) -> str:  # dilation and ceil_mode shown when not the default
+        s = super().extra_repr()
+        if self.dilation not in (1, (1, 1)) or self.ceil_mode:
+            s += f", dilation={self.dilation}, ceil_mode={self.ceil_mode}"
+        return s
+
 
 class AvgPool2d(_Pool2d):
-    """Mean over each kernel window of (N, C, H, W); stride defaults to kernel_size."""
+    """Mean over each kernel window of (N, C, H, W); stride defaults to kernel_size; padding counts in
+    the mean unless count_include_pad=False."""
 
     _fn_name = "avg_pool2d"
+
+    def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
+                 ceil_mode: bool = False, count_include_pad: bool = True, divisor_override: int | None = None) -> None:
+        super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
+
+    def _options(self) -> dict[str, Any]:
+        return {"ceil_mode": self.ceil_mode, "count_include_pad": self.count_include_pad,
+                "divisor_override": self.divisor_override}
 
 
 class _BatchNorm(Module):

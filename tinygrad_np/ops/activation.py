@@ -325,3 +325,12 @@ def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
     if not training or p == 0:
         return x
     return Dropout.apply(x, p=float(p))
+
+
+def silu(x: Tensor) -> Tensor:
+    """x * sigmoid(x) (also called swish)."""
+    x = require_float_tensor(x, "silu")
+    return x * x.sigmoid()
+
+
+__all__ += ["silu"]

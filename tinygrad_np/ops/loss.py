@@ -1,4 +1,6 @@
-"""Loss functions with PyTorch's semantics: cross-entropy, NLL, MSE and BCE-with-logits.
+"""Loss functions with PyTorch's semantics: cross-entropy and NLL (class weights, ignore_index,
+label smoothing, probability targets), binary cross-entropy (on probabilities or logits), MSE, L1,
+smooth L1, Huber and KL divergence.
 
 Each reduces with `reduction="mean"` (default), `"sum"` or `"none"`. Class targets are integer
 arrays or Tensors (never differentiable); bad shapes, labels and dtypes raise errors that name the
@@ -14,10 +16,12 @@ import numpy as np
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
+from ..functions import where
 from ..tensor import Tensor
-from .activation import Softmax, require_float_tensor, shifted_exp
+from .activation import LogSoftmax, Softmax, require_float_tensor, shifted_exp
 
-__all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits"]
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
+           "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -40,24 +44,41 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
     return loss
 
 
-def _reduce_array(loss: np.ndarray, reduction: str) -> np.ndarray:
-    """The same reduction on an array; the mean of no elements is NaN (as PyTorch), without a warning."""
+def _reduce_array(loss: np.ndarray, reduction: str, total: float | None = None) -> np.ndarray:
+    """The same reduction on an array; a mean divides by `total` (default: the element count), and the
+    mean of nothing (a total of 0) is NaN, as PyTorch, without a warning."""
     if reduction == "none":
         return loss
     if reduction == "sum":
         return np.asarray(loss.sum())
-    if loss.size == 0:
+    total = loss.size if total is None else total
+    if total == 0:
         return np.asarray(np.nan, dtype=loss.dtype)
-    return np.asarray(loss.mean())
+    return np.asarray(loss.sum() / loss.dtype.type(total), dtype=loss.dtype)
 
 
-def _reduction_grad(grad: Tensor, reduction: str, count: int) -> Tensor:
-    """The upstream gradient of a reduced loss as a per-element scale, broadcastable over (N, C, ...)."""
+def _reduction_grad(grad: Tensor, reduction: str, total: float) -> Tensor:
+    """The upstream gradient of a reduced loss as a per-element scale, broadcastable over (N, C, ...);
+    a mean divides by the total (weight) it was taken over (a total of 0 leaves it: nothing is scaled)."""
     if reduction == "none":
         return grad.unsqueeze(1)  # (N, d1, ...) -> (N, 1, d1, ...), broadcasting over classes
-    if reduction == "mean":
-        return grad * (1.0 / max(count, 1))
+    if reduction == "mean" and total != 0:
+        return grad * (1.0 / total)
     return grad
+
+
+def _sample_weight(target: np.ndarray, weight: np.ndarray | None, valid: np.ndarray | None,
+                   dtype: np.dtype) -> np.ndarray | None:
+    """Each sample's weight w[target] (0 where the target is ignored), or None when all weigh 1."""
+    if weight is None and valid is None:
+        return None
+    w = np.ones(target.shape, dtype) if weight is None else weight[target].astype(dtype, copy=False)
+    return w if valid is None else np.where(valid, w, np.zeros((), dtype))
+
+
+def _total_weight(target: np.ndarray, sample_weight: np.ndarray | None) -> float:
+    """What a mean divides by: the number of samples, or the sum of their weights."""
+    return target.size if sample_weight is None else float(sample_weight.sum())
 
 
 # -- class-index losses ----------------------------------------------------------------------------
@@ -70,7 +91,7 @@ def _class_targets(target: Any, op: str) -> np.ndarray:
     return array.astype(np.int64)  # a copy: backward must not see later edits of the caller's labels
 
 
-def _check_classification(scores: Tensor, target: np.ndarray, op: str, what: str) -> None:
+def _check_classification(scores: Tensor, target: np.ndarray, op: str, what: str, ignore_index: int = -100) -> None:
     """Check (N, C, d1, ...) scores against (N, d1, ...) targets (or unbatched (C,) against ())."""
     shape, tshape = scores.shape, target.shape
     if scores.ndim == 0 or target.ndim != scores.ndim - 1:
@@ -86,7 +107,7 @@ def _check_classification(scores: Tensor, target: np.ndarray, op: str, what: str
     classes = shape[0] if scores.ndim == 1 else shape[1]
     if classes == 0:
         raise ShapeError(f"{op}: {what} have no classes (shape {shape})")
-    bad = (target < 0) | (target >= classes)
+    bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
     if bad.any():
         position = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), tshape))
         where = f" at position {position[0] if len(position) == 1 else position}" if tshape else ""
@@ -112,21 +133,36 @@ def _unbatched(loss: Tensor, was_unbatched: bool, reduction: str) -> Tensor:
 
 class CrossEntropy(Function):
     """Softmax cross-entropy of (N, C, ...) logits with class targets, fused: the loss comes from
-    logsumexp(logits) - logits[target] (exact for huge logits), the gradient is
-    (softmax - smoothed one-hot) * upstream / count."""
+    logsumexp(logits) - logits[target] (exact for huge logits). With class weights w, ignored
+    targets and label smoothing e the loss of a sample is
+    (1 - e) w[y] (lse - z[y]) + e / C * sum_c w[c] (lse - z[c]), and its gradient is
+    softmax * ((1 - e) w[y] + e / C * sum(w)) - ((1 - e) w[y] one-hot + e / C * w), times upstream / total."""
 
     @staticmethod
-    def forward(ctx, logits, target, reduction="mean", label_smoothing=0.0):
+    def forward(ctx, logits, target, reduction="mean", label_smoothing=0.0, weight=None, valid=None):
         ctx.target, ctx.reduction, ctx.label_smoothing = target, reduction, label_smoothing
+        ctx.class_weight, ctx.valid = weight, valid
         probs, shift, total = shifted_exp(logits, (1,))
         lse = np.log(total) + shift  # logsumexp: exactly the max when the other terms underflow
         probs /= total  # bit-identical to Softmax's forward, which the create_graph backward uses
+        sample_weight = _sample_weight(target, weight, valid, logits.dtype)
         loss = lse - _pick(logits, target)
+        if sample_weight is not None:
+            loss = loss * np.expand_dims(sample_weight, 1)
         if label_smoothing:
-            smooth = lse - np.mean(logits, axis=1, keepdims=True)  # mean over classes of -log p
-            loss = loss * (1 - label_smoothing) + smooth * label_smoothing
+            eps, classes = label_smoothing, logits.shape[1]
+            if weight is None:  # e * (mean over classes of -log p)
+                smooth = (lse - np.mean(logits, axis=1, keepdims=True)) * eps
+            else:  # e / C * (sum over classes of -w[c] log p[c])
+                w = weight.reshape((1, -1) + (1,) * (logits.ndim - 2))
+                smooth = (lse * weight.sum() - np.sum(logits * w, axis=1, keepdims=True)) * (eps / classes)
+            loss = loss * (1 - eps) + smooth
+        loss = np.squeeze(loss, axis=1)
+        if valid is not None:  # select, so an ignored sample's inf or NaN never reaches the loss
+            loss = np.where(valid, loss, np.zeros((), loss.dtype))
+        ctx.total = _total_weight(target, sample_weight)
         ctx.save_for_backward(logits, probs)
-        return _reduce_array(np.squeeze(loss, axis=1), reduction)
+        return _reduce_array(loss, reduction, ctx.total)
 
     @staticmethod
     def backward(ctx, grad):
@@ -135,64 +171,160 @@ class CrossEntropy(Function):
         # logits so it can be differentiated again (bit-identically: Softmax also divides
         # shifted_exp by its sum).
         p = Softmax.apply(logits, axis=1) if is_grad_enabled() else _const(probs.data)
-        eps, classes = ctx.label_smoothing, logits.shape[1]
-        smoothed = np.full(logits.shape, eps / classes, dtype=logits.dtype)
-        np.put_along_axis(smoothed, np.expand_dims(ctx.target, 1), 1 - eps + eps / classes, axis=1)
-        return (p - _const(smoothed)) * _reduction_grad(grad, ctx.reduction, ctx.target.size)
+        eps, classes, dtype = ctx.label_smoothing, logits.shape[1], logits.dtype
+        weight, valid = ctx.class_weight, ctx.valid
+        if weight is None and valid is None:
+            smoothed = np.full(logits.shape, eps / classes, dtype=dtype)
+            np.put_along_axis(smoothed, np.expand_dims(ctx.target, 1), 1 - eps + eps / classes, axis=1)
+            return (p - _const(smoothed)) * _reduction_grad(grad, ctx.reduction, ctx.total)
+        w = np.ones(classes, dtype) if weight is None else weight
+        wy = np.expand_dims(_sample_weight(ctx.target, w, valid, dtype), 1)
+        scale = wy * (1 - eps) + (eps / classes) * w.sum()
+        shift = np.broadcast_to((eps / classes) * w.reshape((1, -1) + (1,) * (logits.ndim - 2)),
+                                logits.shape).copy()
+        np.put_along_axis(shift, np.expand_dims(ctx.target, 1),
+                          np.take_along_axis(shift, np.expand_dims(ctx.target, 1), axis=1) + wy * (1 - eps), axis=1)
+        if valid is not None:
+            keep = np.expand_dims(valid, 1)
+            scale = np.where(keep, scale, np.zeros((), dtype))
+            shift = np.where(keep, shift, np.zeros((), dtype))
+        return (p * _const(scale.astype(dtype)) - _const(shift.astype(dtype))) * \
+            _reduction_grad(grad, ctx.reduction, ctx.total)
 
 
-def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
-    """Softmax cross-entropy between logits (N, C) [or (N, C, d1, ...), or unbatched (C,)] and
-    integer class targets (N,) [(N, d1, ...), ()]. With label_smoothing e the loss is
-    (1 - e) * nll + e * (mean over classes of -log p), as PyTorch."""
-    op = "cross_entropy"
-    require_float_tensor(logits, op, "logits")
-    t = _class_targets(target, op)
-    _check_reduction(reduction, op)
+def _class_weight(weight: Any, scores: Tensor, op: str, what: str) -> np.ndarray | None:
+    """A constant (C,) weight per class, in the scores' dtype, or None."""
+    if weight is None:
+        return None
+    array = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    classes = scores.shape[0] if scores.ndim == 1 else scores.shape[1]
+    if array.shape != (classes,):
+        raise ShapeError(f"{op}: weight must have one entry per class, shape ({classes},), got shape "
+                         f"{array.shape} ({what} shape {scores.shape})")
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"{op}: weight must hold numbers, got dtype {array.dtype}")
+    return array.astype(scores.dtype)
+
+
+def _ignored(target: np.ndarray, ignore_index: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """The target with ignored entries set to class 0 (a safe index), and the mask of kept entries
+    (None when nothing is ignored)."""
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, (int, np.integer)):
+        raise TypeError(f"ignore_index must be an int, got {ignore_index!r}")
+    ignored = target == ignore_index
+    if not ignored.any():
+        return target, None
+    return np.where(ignored, 0, target), ~ignored
+
+
+def _check_smoothing(label_smoothing: Any, op: str) -> float:
     if isinstance(label_smoothing, bool) or not isinstance(label_smoothing, (int, float, np.floating)) \
             or not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"{op}: label_smoothing must be a number between 0 and 1, got {label_smoothing!r}")
-    _check_classification(logits, t, op, "logits")
-    z, t, unbatched = _batched(logits, t)
-    loss = CrossEntropy.apply(z, target=t, reduction=reduction, label_smoothing=float(label_smoothing))
+    return float(label_smoothing)
+
+
+def _is_probability_target(input: Tensor, target: Any) -> bool:
+    """A floating-point target of the input's shape holds class probabilities (soft labels)."""
+    array = target.data if isinstance(target, Tensor) else np.asarray(target)
+    return array.dtype.kind == "f" and array.shape == input.shape
+
+
+def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+                  reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
+    """Softmax cross-entropy between logits (N, C) [or (N, C, d1, ...), or unbatched (C,)] and
+    integer class targets (N,) [(N, d1, ...), ()] or class probabilities of the logits' shape.
+
+    As PyTorch: `weight` (C,) scales each class; targets equal to `ignore_index` add nothing; the mean
+    of class-index targets divides by the summed weight of the kept targets; with label_smoothing e
+    the loss is (1 - e) * nll + e / C * (sum over classes of -w[c] log p[c]).
+    """
+    op = "cross_entropy"
+    require_float_tensor(input, op, "logits")
+    _check_reduction(reduction, op)
+    eps = _check_smoothing(label_smoothing, op)
+    if _is_probability_target(input, target):
+        return _soft_cross_entropy(input, target, _class_weight(weight, input, op, "logits"), ignore_index,
+                                   reduction, eps)
+    t = _class_targets(target, op)
+    _check_classification(input, t, op, "logits", ignore_index)
+    w = _class_weight(weight, input, op, "logits")
+    z, t, unbatched = _batched(input, t)
+    t, valid = _ignored(t, ignore_index)
+    loss = CrossEntropy.apply(z, target=t, reduction=reduction, label_smoothing=eps, weight=w, valid=valid)
     return _unbatched(loss, unbatched, reduction)
 
 
+def _soft_cross_entropy(logits: Tensor, target: Any, weight: np.ndarray | None, ignore_index: int,
+                        reduction: str, eps: float) -> Tensor:
+    """-sum_c w[c] q[c] log p[c] for probability targets q (smoothed to (1 - e) q + e / C); the mean
+    divides by the number of samples, as PyTorch. Differentiable in the logits and the target."""
+    op = "cross_entropy"
+    if ignore_index != -100:
+        raise ValueError(f"{op}: ignore_index is not supported for probability targets (target shape "
+                         f"{np.shape(target)} equals the logits' shape)")
+    q = _float_target(logits, target, op)
+    axis = 0 if logits.ndim == 1 else 1
+    classes = logits.shape[axis]
+    if eps:
+        q = q * (1 - eps) + eps / classes
+    terms = LogSoftmax.apply(logits, axis=axis) * q
+    if weight is not None:
+        terms = terms * _const(weight.reshape((-1,) + (1,) * (logits.ndim - 1 - axis)))
+    loss = -terms.sum(axis=axis)
+    return _reduce(loss, reduction)
+
+
 class NLLLoss(Function):
-    """Negative log-likelihood: -log_probs[n, target[n]], reduced; the gradient is -one-hot * upstream."""
+    """Negative log-likelihood: -w[target[n]] * log_probs[n, target[n]], ignored targets adding 0,
+    reduced; the gradient is -w[target] one-hot * upstream / total."""
 
     @staticmethod
-    def forward(ctx, log_probs, target, reduction="mean"):
+    def forward(ctx, log_probs, target, reduction="mean", weight=None, valid=None):
         ctx.target, ctx.reduction, ctx.shape = target, reduction, log_probs.shape
-        return _reduce_array(-np.squeeze(_pick(log_probs, target), axis=1), reduction)
+        ctx.class_weight, ctx.valid = weight, valid
+        sample_weight = _sample_weight(target, weight, valid, log_probs.dtype)
+        loss = -np.squeeze(_pick(log_probs, target), axis=1)
+        if valid is not None:  # select, so an ignored sample's inf or NaN never reaches the loss
+            loss = np.where(valid, loss, np.zeros((), loss.dtype))
+        if sample_weight is not None:
+            loss = loss * sample_weight
+        ctx.total = _total_weight(target, sample_weight)
+        return _reduce_array(loss, reduction, ctx.total)
 
     @staticmethod
     def backward(ctx, grad):
         onehot = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(onehot, np.expand_dims(ctx.target, 1), -1, axis=1)
-        return _const(onehot) * _reduction_grad(grad, ctx.reduction, ctx.target.size)
+        picked = _sample_weight(ctx.target, ctx.class_weight, ctx.valid, grad.dtype)
+        picked = -1 if picked is None else -np.expand_dims(picked, 1)
+        np.put_along_axis(onehot, np.expand_dims(ctx.target, 1), picked, axis=1)
+        return _const(onehot) * _reduction_grad(grad, ctx.reduction, ctx.total)
 
 
-def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,
+             reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer class targets under log-probabilities (N, C[, d1, ...])
-    (e.g. from log_softmax); cross_entropy(x, t) == nll_loss(log_softmax(x, axis=1), t)."""
+    (e.g. from log_softmax); cross_entropy(x, t) == nll_loss(log_softmax(x, axis=1), t). `weight` and
+    `ignore_index` as in cross_entropy (a weighted mean divides by the kept targets' weights)."""
     op = "nll_loss"
-    require_float_tensor(log_probs, op, "log_probs")
+    require_float_tensor(input, op, "log_probs")
     t = _class_targets(target, op)
     _check_reduction(reduction, op)
-    _check_classification(log_probs, t, op, "log_probs")
-    z, t, unbatched = _batched(log_probs, t)
-    return _unbatched(NLLLoss.apply(z, target=t, reduction=reduction), unbatched, reduction)
+    _check_classification(input, t, op, "log_probs", ignore_index)
+    w = _class_weight(weight, input, op, "log_probs")
+    z, t, unbatched = _batched(input, t)
+    t, valid = _ignored(t, ignore_index)
+    return _unbatched(NLLLoss.apply(z, target=t, reduction=reduction, weight=w, valid=valid), unbatched, reduction)
 
 
 # -- regression and binary losses ---------------------------------------------------------------------
-def _float_target(input: Tensor, target: Any, op: str) -> Tensor:
-    """The target as a Tensor of input's dtype: arrays and lists are cast, Tensors must match."""
+def _float_target(input: Tensor, target: Any, op: str, what: str = "target") -> Tensor:
+    """The target as a Tensor of input's dtype: arrays and lists are cast, float Tensors must match."""
     if isinstance(target, Tensor):
         if target.dtype == input.dtype:
             return target
         if target.dtype.kind == "f":
-            raise TypeError(f"{op}: target has dtype {target.dtype} but input has dtype {input.dtype}; "
+            raise TypeError(f"{op}: {what} has dtype {target.dtype} but input has dtype {input.dtype}; "
                             f"convert one with .astype(...)")
         return _const(target.data.astype(input.dtype))  # integer or boolean labels: constants
     return _const(np.asarray(target, dtype=input.dtype))
@@ -266,24 +398,181 @@ class BinaryCrossEntropyWithLogits(Function):
         return gx, gy, gpw
 
 
-def binary_cross_entropy_with_logits(logits: Tensor, target: Any, reduction: str = "mean",
-                                     pos_weight: Tensor | None = None) -> Tensor:
+def _check_broadcast(what: str, t: Tensor, input: Tensor, op: str) -> None:
+    """A weight must broadcast to the input's shape without growing it."""
+    try:
+        fits = np.broadcast_shapes(t.shape, input.shape) == input.shape
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ShapeError(f"{op}: {what} of shape {t.shape} does not broadcast to the input's shape {input.shape}")
+
+
+def _unless_learned(weight: Any) -> Any:
+    """A constant weight Tensor as its array (so a float32 buffer weighs a float64 loss); a weight that
+    needs a gradient stays a Tensor, whose dtype must match."""
+    return weight.data if isinstance(weight, Tensor) and not weight.requires_grad else weight
+
+
+def _weight(weight: Any, input: Tensor, op: str) -> Tensor | None:
+    """An optional elementwise weight as a Tensor of input's dtype (a Tensor weight may need a gradient)."""
+    if weight is None:
+        return None
+    weight = _float_target(input, _unless_learned(weight), op, "weight")
+    _check_broadcast("weight", weight, input, op)
+    return weight
+
+
+def binary_cross_entropy_with_logits(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean",
+                                     pos_weight: Any = None) -> Tensor:
     """Binary cross-entropy on raw scores (sigmoid folded in, so no log of 0): target in [0, 1] of
-    the logits' shape; pos_weight (broadcast over the last axes, e.g. one per class) weighs positives."""
+    the input's shape; `weight` (broadcast to the input) scales each element's loss, `pos_weight`
+    (broadcast over the last axes, e.g. one per class) weighs positives."""
     op = "binary_cross_entropy_with_logits"
-    require_float_tensor(logits, op, "logits")
-    target = _float_target(logits, target, op)
+    require_float_tensor(input, op, "logits")
+    target = _float_target(input, target, op)
     _check_reduction(reduction, op)
-    if target.shape != logits.shape:
-        raise ShapeError(f"{op}: target shape {target.shape} must equal logits shape {logits.shape}")
+    if target.shape != input.shape:
+        raise ShapeError(f"{op}: target shape {target.shape} must equal logits shape {input.shape}")
     if pos_weight is not None:
-        pos_weight = _float_target(logits, pos_weight, op)
+        pos_weight = _float_target(input, _unless_learned(pos_weight), op, "pos_weight")
         try:
-            fits = np.broadcast_shapes(pos_weight.shape, logits.shape) == logits.shape
+            fits = np.broadcast_shapes(pos_weight.shape, input.shape) == input.shape
         except ValueError:
             fits = False
         if not fits:
             raise ShapeError(f"{op}: pos_weight of shape {pos_weight.shape} does not broadcast to the logits' "
-                             f"shape {logits.shape} (give one weight per class, shape ({logits.shape[-1]},))"
-                             if logits.ndim else f"{op}: pos_weight must be a scalar for 0-d logits")
-    return _reduce(BinaryCrossEntropyWithLogits.apply(logits, target, pos_weight), reduction)
+                             f"shape {input.shape} (give one weight per class, shape ({input.shape[-1]},))"
+                             if input.ndim else f"{op}: pos_weight must be a scalar for 0-d logits")
+    weight = _weight(weight, input, op)
+    loss = BinaryCrossEntropyWithLogits.apply(input, target, pos_weight)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+# PyTorch clamps each log at -100 so a probability of exactly 0 or 1 gives a finite loss, and divides
+# the gradient by max(x (1 - x), 1e-12).
+_LOG_FLOOR = -100.0
+_BCE_EPS = 1e-12
+
+
+class BinaryCrossEntropy(Function):
+    """-[y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 (as PyTorch);
+    d/dx = (x - y) / max(x (1 - x), 1e-12), d/dy = log(1 - x) - log x."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        with np.errstate(divide="ignore"):
+            log_x = np.maximum(np.log(x), _LOG_FLOOR)
+            log_1mx = np.maximum(np.log1p(-x), _LOG_FLOOR)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        gx = gy = None
+        if ctx.needs_input_grad[0]:
+            gx = grad * (x - y) / (x * (1 - x)).clip(lo=_BCE_EPS)
+        if ctx.needs_input_grad[1]:
+            # -logit(x) = log(1 - x) - log(x), unclamped as PyTorch's (infinite at x = 0 or 1); with
+            # create_graph in Tensor ops, so the second derivative sees how it depends on x. Both
+            # compute the same expression, so a recorded backward gives a plain one's numbers exactly.
+            if is_grad_enabled():
+                gy = grad * ((1 - x).log() - x.log())
+            else:
+                with np.errstate(divide="ignore"):
+                    gy = grad * _const(np.log(1 - x.data) - np.log(x.data))
+        return gx, gy
+
+
+def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, reduction: str = "mean") -> Tensor:
+    """Binary cross-entropy of probabilities `input` in [0, 1] (e.g. after sigmoid) against targets of
+    the same shape; logs are clamped at -100 as PyTorch. Prefer binary_cross_entropy_with_logits on raw
+    scores: it is exact where sigmoid rounds to 0 or 1."""
+    op = "binary_cross_entropy"
+    require_float_tensor(input, op)
+    target = _float_target(input, target, op)
+    _check_reduction(reduction, op)
+    if target.shape != input.shape:
+        raise ShapeError(f"{op}: target shape {target.shape} must equal input shape {input.shape}")
+    outside = (input.data < 0) | (input.data > 1)
+    if outside.any():
+        raise ValueError(f"{op}: all elements of input should be between 0 and 1 (e.g. after sigmoid), got "
+                         f"{input.data[outside].flat[0]} (input shape {input.shape})")
+    weight = _weight(weight, input, op)
+    loss = BinaryCrossEntropy.apply(input, target)
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def _pointwise_args(input: Tensor, target: Any, reduction: str, op: str) -> Tensor:
+    """Check a regression loss's arguments; the target as a Tensor of the input's shape."""
+    require_float_tensor(input, op)
+    target = _float_target(input, target, op)
+    _check_reduction(reduction, op)
+    if target.shape != input.shape:
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ShapeError(f"{op}: input shape {input.shape} and target shape {target.shape} cannot "
+                             f"be broadcast together") from None
+        warnings.warn(f"{op}: target shape {target.shape} differs from input shape {input.shape}; they "
+                      f"broadcast, which is rarely what you want. Make them the same shape.", stacklevel=3)
+    return target
+
+
+def l1_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
+    """Mean absolute error abs(input - target) (the gradient at 0 is 0, as PyTorch)."""
+    target = _pointwise_args(input, target, reduction, "l1_loss")
+    return _reduce((input - target).abs(), reduction)
+
+
+def _check_positive_number(value: Any, name: str, op: str, allow_zero: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)) \
+            or not (value >= 0 if allow_zero else value > 0):
+        raise ValueError(f"{op}: {name} must be a {'non-negative' if allow_zero else 'positive'} number, "
+                         f"got {value!r}")
+    return float(value)
+
+
+def smooth_l1_loss(input: Tensor, target: Any, reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """0.5 d^2 / beta where abs(d) < beta, else abs(d) - 0.5 beta, d = input - target (beta=0 is l1_loss)."""
+    op = "smooth_l1_loss"
+    target = _pointwise_args(input, target, reduction, op)
+    beta = _check_positive_number(beta, "beta", op, allow_zero=True)
+    d = input - target
+    if beta == 0:
+        return _reduce(d.abs(), reduction)
+    a = d.abs()
+    return _reduce(where(a.data < beta, d * d * (0.5 / beta), a - 0.5 * beta), reduction)
+
+
+def huber_loss(input: Tensor, target: Any, reduction: str = "mean", delta: float = 1.0) -> Tensor:
+    """0.5 d^2 where abs(d) < delta, else delta (abs(d) - 0.5 delta), d = input - target
+    (delta * smooth_l1_loss with beta=delta)."""
+    op = "huber_loss"
+    target = _pointwise_args(input, target, reduction, op)
+    delta = _check_positive_number(delta, "delta", op, allow_zero=False)
+    d = input - target
+    a = d.abs()
+    return _reduce(where(a.data < delta, d * d * 0.5, (a - 0.5 * delta) * delta), reduction)
+
+
+def kl_div(input: Tensor, target: Any, reduction: str = "mean", log_target: bool = False) -> Tensor:
+    """Kullback-Leibler divergence sum target * (log target - input), with `input` log-probabilities
+    (and `target` too if log_target); a target of 0 adds 0. reduction="batchmean" divides the sum by the
+    batch size (the true KL divergence); "mean" divides by the number of elements, as PyTorch."""
+    op = "kl_div"
+    if reduction not in _REDUCTIONS + ("batchmean",):
+        raise ValueError(f"{op}: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+    target = _pointwise_args(input, target, "none", op)
+    if log_target:
+        loss = target.exp() * (target - input)
+    else:  # xlogy(t, t): 0 where t == 0, selected so the log of 0 never reaches a gradient
+        positive = target.data > 0
+        safe = where(positive, target, 1.0)
+        loss = where(positive, target * safe.log(), 0.0) - target * input
+    if reduction == "batchmean":
+        total = loss.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(loss, reduction)
+

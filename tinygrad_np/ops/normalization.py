@@ -203,3 +203,32 @@ def layer_norm(x: Tensor, normalized_shape: int | Sequence[int], weight: Tensor 
     _param(weight, "weight", shape, x, op, what)
     _param(bias, "bias", shape, x, op, what)
     return LayerNorm.apply(x, weight, bias, normalized_ndim=k, eps=eps)
+
+
+def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5) -> Tensor:
+    """Normalise (N, C, ...) input over each of num_groups groups of C / num_groups channels (and all
+    spatial positions), then scale and shift per channel by weight and bias (shape (C,))."""
+    op = "group_norm"
+    require_float_tensor(x, op)
+    if x.ndim < 2:
+        raise ShapeError(f"{op}: expected input of shape (N, C, ...), got shape {x.shape}")
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)) or num_groups <= 0 \
+            or x.shape[1] % num_groups:
+        raise ShapeError(f"{op}: the {x.shape[1]} channels of input shape {x.shape} must divide into "
+                         f"num_groups={num_groups!r} groups")
+    channels = (x.shape[1],)
+    what = f"the input has {x.shape[1]} channels"
+    _param(weight, "weight", channels, x, op, what)
+    _param(bias, "bias", channels, x, op, what)
+    grouped = x.reshape(x.shape[0], num_groups, -1)  # each group's values on one axis: a layer norm of it
+    out = LayerNorm.apply(grouped, None, None, normalized_ndim=1, eps=eps).reshape(x.shape)
+    param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    if weight is not None:
+        out = out * weight.reshape(param_shape)
+    if bias is not None:
+        out = out + bias.reshape(param_shape)
+    return out
+
+
+__all__ += ["group_norm"]
