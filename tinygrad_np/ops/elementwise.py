@@ -372,16 +372,19 @@ class Softplus(Function):
     @staticmethod
     def forward(ctx, x, beta=1.0, threshold=20.0):
         ctx.beta, ctx.threshold = beta, threshold
-        ctx.save_for_backward(x)
         bx = x * x.dtype.type(beta)
         smooth = (np.log1p(np.exp(-np.abs(bx))) + np.maximum(bx, 0)) / x.dtype.type(beta)
-        return np.where(bx > threshold, x, smooth)
+        out = np.where(bx > threshold, x, smooth)
+        ctx.save_for_backward(x, out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (x,) = ctx.saved_tensors
+        x, out = ctx.saved_tensors
         above = Tensor._make(x.data * x.dtype.type(ctx.beta) > ctx.threshold, None)
-        return Where.apply(above, grad, grad * (x * ctx.beta).sigmoid())
+        # sigmoid(beta x) = exp(beta x - log(1 + exp(beta x))) = exp(beta (x - out)): exact in the far
+        # negative tail too, where 1 / (1 + exp(-beta x)) would round to 0 in float32
+        return Where.apply(above, grad, grad * ((x - out) * ctx.beta).exp())
 
 
 def _zeros_like(x: np.ndarray) -> np.ndarray:
