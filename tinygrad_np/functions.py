@@ -92,8 +92,8 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:
 
 
 @torch_aliases
-def sort(input: Tensor, axis: int = -1, descending: bool = False) -> ValuesIndices:
-    """`input.sort(axis, descending)`."""
+def sort(input: Tensor, axis: int = -1, descending: bool = False, stable: bool = True) -> ValuesIndices:
+    """`input.sort(axis, descending)` (always stable)."""
     return input.sort(axis=axis, descending=descending)
 
 
@@ -122,16 +122,20 @@ def roll(input: Tensor, shifts: Any, axis: Any = None) -> Tensor:
 
 
 def sin(input: Tensor) -> Tensor:
+    """`input.sin()`."""
     return input.sin()
 
 
 def cos(input: Tensor) -> Tensor:
+    """`input.cos()`."""
     return input.cos()
 
 
 def log1p(input: Tensor) -> Tensor:
+    """`input.log1p()`."""
     return input.log1p()
 
 
 def expm1(input: Tensor) -> Tensor:
+    """`input.expm1()`."""
     return input.expm1()

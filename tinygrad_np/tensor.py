@@ -615,7 +615,8 @@ class Tensor:
     @torch_aliases
     def norm(self, p: float | str = 2, axis: Axis = None, keepdims: bool = False) -> Tensor:
         """The p-norm over `axis` (all axes by default): p = 2 or 'fro' (sqrt of the sum of squares;
-        gradient 0 at a zero vector, as PyTorch), 1 (sum of |x|), inf (max |x|), -inf (min |x|)."""
+        gradient 0 at a zero vector, as PyTorch), 1 (the sum of abs(x)), inf (the max of abs(x)) or
+        -inf (the min of abs(x))."""
         if p in (2, "fro"):
             return reduction.L2Norm.apply(self, axis=axis, keepdims=keepdims)
         if p == 1:
@@ -628,9 +629,10 @@ class Tensor:
 
     # -- sorting ----------------------------------------------------------------------------------------
     @torch_aliases
-    def sort(self, axis: int = -1, descending: bool = False) -> ValuesIndices:
-        """(values, indices) sorted along `axis`, stable (equal values keep their order; NaN counts as
-        the largest, as PyTorch). The values are differentiable, the indices are not."""
+    def sort(self, axis: int = -1, descending: bool = False, stable: bool = True) -> ValuesIndices:
+        """(values, indices) sorted along `axis`, always stable (equal values keep their order, which
+        PyTorch's `stable=False` allows too; NaN counts as the largest, as PyTorch). The values are
+        differentiable, the indices are not."""
         axis = shape_ops.normalize_axis(axis, self.ndim, "sort", self.shape) if self.ndim else 0
         if self.ndim == 0:
             return ValuesIndices(self * 1, Tensor._make(np.zeros((), np.int64), None))
