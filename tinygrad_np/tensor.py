@@ -492,6 +492,9 @@ class Tensor:
         if old.requires_grad:  # nodes that already used this tensor keep its old history
             _rebase_consumers(self, old)
         self.grad_fn, self.requires_grad = out.grad_fn, True
+        self._hooks = None  # hooks registered before the write stay with the old history (its node keeps them)
+        if self._retains_grad:
+            self.grad_fn.track_output(self)
 
     def _mark_modified(self) -> None:
         """Count one in-place change of this tensor's data (see Function's saved-tensor check)."""
@@ -766,8 +769,9 @@ class Tensor:
             n = self.shape[a]
             k = int(shift) % n if n else 0
             if k:
-                lead = (slice(None),) * a
-                out = shape_ops.Concatenate.apply(out[lead + (slice(n - k, None),)], out[lead + (slice(0, n - k),)], axis=a)
+                lead = (slice(None),) * a  # the last k entries move to the front
+                out = shape_ops.Concatenate.apply(out[lead + (slice(n - k, None),)],
+                                                  out[lead + (slice(0, n - k),)], axis=a)
         return out if out is not self else self * 1
 
 

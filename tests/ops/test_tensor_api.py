@@ -255,3 +255,28 @@ def test_cat_is_concatenate_and_tensor_reads_a_list_of_tensors() -> None:
     assert t.tolist() == [[1.0, 2.0], [3.0, 4.0]] and t.dtype == np.float32 and t.is_leaf and not t.requires_grad
     assert tg.tensor([[a[0], 5.0]]).tolist() == [[1.0, 5.0]]
     assert tg.stack([a, b]).requires_grad  # stack keeps the history
+
+
+def test_setitem_keeps_earlier_hooks_on_the_old_history() -> None:
+    x = tg.Tensor(np.ones(3), requires_grad=True)
+    y = x * 2.0
+    seen: list[np.ndarray] = []
+    y.register_hook(lambda g: seen.append(g.data.copy()))
+    y[0] = 5.0
+    y.register_hook(lambda g: seen.append(-g.data))
+    (y * 3.0).sum().backward()
+    np.testing.assert_array_equal(seen[0], [-3.0, -3.0, -3.0])  # the new y's gradient, new hook only
+    np.testing.assert_array_equal(seen[1], [0.0, 3.0, 3.0])  # the old y's gradient, old hook only
+    np.testing.assert_array_equal(x.grad.data, [0.0, 6.0, 6.0])
+
+
+def test_setitem_rebase_with_large_tensors_held_as_stand_ins() -> None:
+    x = tg.Tensor(np.ones((100, 200)), requires_grad=True)  # large enough for nodes to hold stand-ins
+    y = x * 2.0
+    before = y.sum()  # their nodes hold stand-ins of y, which keep y's old history
+    shifted = y + 1.0
+    y[:, 0] = 0.0
+    (before + shifted.sum() + y.sum()).backward()
+    expected = np.full((100, 200), 2.0 + 2.0 + 2.0)
+    expected[:, 0] = 2.0 + 2.0
+    np.testing.assert_array_equal(x.grad.data, expected)
