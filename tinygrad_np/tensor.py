@@ -602,8 +602,9 @@ class Tensor:
 
     @torch_aliases
     def std(self, axis: Axis = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
-        """Standard deviation sqrt(var) (NumPy's default ddof=0; PyTorch's `correction` is ddof)."""
-        return self.var(axis=axis, keepdims=keepdims, ddof=ddof).sqrt()
+        """Standard deviation sqrt(var) (NumPy's default ddof=0; PyTorch's `correction` is ddof); the
+        gradient is 0 where all values are equal, as PyTorch."""
+        return reduction.Std.apply(self, axis=axis, keepdims=keepdims, ddof=ddof)
 
     @torch_aliases
     def prod(self, axis: Axis = None, keepdims: bool = False) -> Tensor:

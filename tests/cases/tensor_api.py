@@ -206,7 +206,11 @@ CASES["Where"] = [
     Case(lambda x, v: x.masked_fill(np.array([True, False, True, False]), v), (randn(3, 4), randn()),
          name="masked_fill-tensor-value-broadcast-mask"),
 ]
-CASES["Var"] = [
-    Case(lambda x: x.std(axis=1), (randn(3, 4),), name="std"),
-    Case(lambda x: x.std(dim=0, correction=1, keepdim=True), (randn(3, 4),), name="std-torch-names"),
+CASES["Std"] = [
+    Case(lambda x, a=a, k=k: x.std(axis=a, keepdims=k), (randn(*s),),
+         name=f"{_s(s)}-axis={a}-keepdims={k}".replace(" ", "")) for s, a, k in _REDUCE_ARGS[:5]
+] + [
+    Case(lambda x: x.std(dim=0, correction=1, keepdim=True), (randn(3, 4),), name="ddof=1-torch-names"),
+    Case(lambda x: x.std(axis=1), (strided(2, 3),), name="non-contiguous"),
+    Case(_float32(lambda x: x.std(axis=0)), (randn(4, 2),), name="float32", kwargs=_F32),
 ]

@@ -280,3 +280,23 @@ def test_setitem_rebase_with_large_tensors_held_as_stand_ins() -> None:
     expected = np.full((100, 200), 2.0 + 2.0 + 2.0)
     expected[:, 0] = 2.0 + 2.0
     np.testing.assert_array_equal(x.grad.data, expected)
+
+
+def test_function_forms_are_the_methods() -> None:
+    x = tg.Tensor(randn(3, 4))
+    idx = np.array([[2, 0, 1, 1]])
+    mask = np.array([True, False, False, True])
+    pairs = [
+        (tg.sort(x, dim=0, descending=True).values, x.sort(axis=0, descending=True).values),
+        (tg.topk(x, 2).indices, x.topk(2).indices),
+        (tg.scatter(x, 0, idx, 1.0), x.scatter(0, idx, 1.0)),
+        (tg.scatter_add(x, 0, idx, tg.ones(1, 4)), x.scatter_add(0, idx, tg.ones(1, 4))),
+        (tg.index_select(x, dim=1, index=np.array([1])), x.index_select(1, np.array([1]))),
+        (tg.masked_fill(x, mask, 2.0), x.masked_fill(mask, 2.0)),
+        (tg.cumsum(x, dim=1), x.cumsum(1)),
+        (tg.flip(x, dims=0), x.flip(0)),
+        (tg.roll(x, 1, dims=1), x.roll(1, 1)),
+        (tg.sin(x), x.sin()), (tg.cos(x), x.cos()), (tg.expm1(x), x.expm1()), (tg.log1p(x.abs()), x.abs().log1p()),
+    ]
+    for i, (a, b) in enumerate(pairs):
+        np.testing.assert_array_equal(a.data, b.data, err_msg=str(i))

@@ -234,3 +234,16 @@ def test_setitem_on_a_leaf_that_requires_grad() -> None:
     with tg.no_grad():
         x[0] = 5.0
     assert x.data[0] == 5.0 and x._version == version + 1 and x.is_leaf
+
+
+def test_std_gradient_is_zero_where_all_values_are_equal_as_torch() -> None:
+    x = tg.Tensor(np.ones(3), requires_grad=True)
+    tx = torch.ones(3, dtype=torch.float64, requires_grad=True)
+    x.std().backward()
+    tx.std(correction=0).backward()
+    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    y = tg.Tensor(np.array([[1.0, 1.0], [1.0, 3.0]]), requires_grad=True)
+    ty = torch.tensor(y.data.copy(), requires_grad=True)
+    y.std(axis=1, ddof=1).sum().backward()
+    ty.std(dim=1).sum().backward()
+    np.testing.assert_allclose(y.grad.data, ty.grad.numpy())

@@ -216,4 +216,31 @@ class L2Norm(_Reduction):
         return x * scale
 
 
+class Std(_Reduction):
+    """sqrt(var) with `ddof`: d std / dx = (x - mean) / ((n - ddof) std), and 0 where std is 0 (all
+    values equal), as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, ddof=0):
+        axes = _Reduction.setup(ctx, x, axis, "std")
+        count = int(np.prod([x.shape[a] for a in axes]))
+        if ddof >= count:
+            raise ShapeError(f"std: ddof={ddof} leaves no degrees of freedom for {count} element(s) per "
+                             f"result (shape {x.shape}, axis {axis}); expected ddof < {count}")
+        ctx.divisor = count - ddof
+        out = np.std(x, axis=axes, keepdims=keepdims, ddof=ddof)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        out = out.reshape(ctx.kept_shape)
+        zero = Tensor._make(out.data == 0, None)
+        safe = Where.apply(zero, Tensor._make(np.ones((), x.dtype), None), out)  # no division by 0
+        scale = Where.apply(zero, Tensor._make(np.zeros((), x.dtype), None),
+                            grad.reshape(ctx.kept_shape) / (safe * ctx.divisor))
+        return (x - x.mean(axis=ctx.axes, keepdims=True)) * scale
+
+
 from .elementwise import Where  # noqa: E402  (the products' gradients route by selection)
