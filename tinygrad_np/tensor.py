@@ -856,12 +856,16 @@ def _rebase_consumers(tensor: Tensor, old: Tensor) -> None:
     """Point the nodes that already took `tensor` as an input at `old` (its history before an
     in-place write): a node finds its parents through its input tensors, and PyTorch's edges are
     fixed when an op is recorded, so their gradients must keep flowing into the old history."""
-    for holder in gc.get_referrers(tensor):
-        if type(holder) is not tuple:
-            continue
-        for node in gc.get_referrers(holder):
-            if isinstance(node, Function) and node.inputs is holder:
-                node.inputs = tuple(old if t is tensor else t for t in holder)
+    held_in = {id(h): h for h in gc.get_referrers(tensor) if type(h) is tuple}
+    if not held_in:
+        return
+    found = gc.get_referrers(*held_in.values())
+    # a node's attributes live in its __dict__, which Python before 3.11 reports instead of the node
+    dicts = [d for d in found if type(d) is dict and id(d.get("inputs")) in held_in]
+    nodes = [n for n in found + (gc.get_referrers(*dicts) if dicts else []) if isinstance(n, Function)]
+    for node in nodes:
+        if id(node.inputs) in held_in:
+            node.inputs = tuple(old if t is tensor else t for t in node.inputs)
 
 
 # The ops and the engine use Tensor, so they are imported once it exists.

@@ -34,13 +34,28 @@ def _s(shape: tuple[int, ...]) -> str:
     return "x".join(map(str, shape)) if shape else "0d"
 
 
-def _setitem(index, value_from=None):
-    """fn(x[, v]) = a copy of x * 1 with `v` (or a constant) written at `index` through __setitem__."""
+def _put(index, value_from=None):
+    """fn(x[, v]) = x with `v` (or a constant) written at `index` by index_put, squared so the
+    gradient depends on the values that stayed."""
     def fn(x, v=None):
-        y = x * 1.0
-        y[index] = v if v is not None else value_from
-        return y * y  # squared so the gradient depends on the values that stayed
+        y = x.index_put(index, v if v is not None else value_from)
+        return y * y
     return fn
+
+
+def _setitem(x, v):
+    """The same write through `y[index] = v` on a copy (each call rebases y's history, which looks
+    for earlier users of y among all live objects: one case, kept small)."""
+    y = x * 1.0
+    y[1, np.array([0, 2])] = v
+    return y * y
+
+
+def _setitem_into_constant(v):
+    """`out[1:3] = v` on a constant: out becomes a graph tensor whose history is v's."""
+    out = tg.zeros(4, 2, dtype=np.float64)
+    out[1:3] = v
+    return out * out
 
 
 def _float32(fn):
@@ -55,22 +70,22 @@ _idx = np.array([[0, 2, 1, 0], [2, 2, 0, 1]])
 CASES: dict[str, list[Case]] = {}
 
 CASES["IndexPut"] = [
-    Case(_setitem((1, slice(None))), (randn(3, 4), randn(4)), name="setitem-row"),
-    Case(_setitem((slice(None), 2)), (randn(3, 4), randn()), name="setitem-broadcast-0d-value"),
-    Case(_setitem(_mask), (randn(3, 4), randn(int(_mask.sum()))), name="setitem-boolean-mask"),
-    Case(_setitem(_mask), (randn(3, 4), randn()), name="setitem-mask-scalar-value"),
+    Case(_setitem, (randn(2, 3), randn(2)), name="setitem"),
+    Case(_put((1, slice(None))), (randn(3, 4), randn(4)), name="row"),
+    Case(_put((slice(None), 2)), (randn(3, 4), randn()), name="broadcast-0d-value"),
+    Case(_put(_mask), (randn(3, 4), randn(int(_mask.sum()))), name="boolean-mask"),
+    Case(_put(_mask), (randn(3, 4), randn()), name="mask-scalar-value"),
     # a repeated index writes one position twice: which value stays is undefined (as in PyTorch),
     # so those are compared with PyTorch (tests/ops/test_tensor_api_torch.py), not gradchecked
-    Case(_setitem((np.array([0, 2, 1]), np.array([1, 3, 1]))), (randn(3, 4), randn(3)),
-         name="setitem-int-arrays"),
-    Case(_setitem(np.array([2, 0]), value_from=7.0), (randn(3, 2),), name="setitem-constant-value"),
-    Case(lambda v: _setitem(slice(1, 3))(tg.Tensor(np.zeros((4, 2))), v), (randn(2, 2),),
-         name="setitem-into-constant"),
-    Case(_setitem((slice(None), slice(None, None, 2))), (strided(3, 4), randn(3, 2)), name="non-contiguous"),
-    Case(_setitem(slice(0, 0)), (randn(3, 2), randn(0, 2)), name="size-0-selection"),
-    Case(_float32(_setitem(1)), (randn(3, 2), randn(2)), name="float32", kwargs=_F32),
+    Case(_put((np.array([0, 2, 1]), np.array([1, 3, 1]))), (randn(3, 4), randn(3)),
+         name="int-arrays"),
+    Case(_put(np.array([2, 0]), value_from=7.0), (randn(3, 2),), name="constant-value"),
+    Case(_setitem_into_constant, (randn(2, 2),), name="setitem-into-constant"),
+    Case(_put((slice(None), slice(None, None, 2))), (strided(3, 4), randn(3, 2)), name="non-contiguous"),
+    Case(_put(slice(0, 0)), (randn(3, 2), randn(0, 2)), name="size-0-selection"),
+    Case(_float32(_put(1)), (randn(3, 2), randn(2)), name="float32", kwargs=_F32),
     Case(lambda x, v: x.index_put((slice(None), np.array([3, 0])), v), (randn(2, 4), randn(2, 1)),
-         name="index_put-out-of-place"),
+         name="broadcast-value"),
 ]
 CASES["Gather"] = [
     Case(lambda x: x.gather(0, _idx), (randn(3, 4),), name="axis0-repeated"),
