@@ -82,7 +82,7 @@ def along_axis_index(op: str, shape: tuple[int, ...], index: np.ndarray, axis: i
 
 
 def _check_axis(op: str, x: np.ndarray, axis: int) -> int:
-    return normalize_axis(axis, x.ndim, op, x.shape) if x.ndim else 0
+    return normalize_axis(axis, max(x.ndim, 1), op, x.shape)  # a 0-d tensor counts as 1-d
 
 
 def _leading(src: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
