@@ -524,7 +524,7 @@ class Tensor:
     @torch_aliases
     def index_select(self, axis: int, index: ArrayLike) -> Tensor:
         """The entries at the 1-d integer `index` along `axis` (PyTorch's index_select)."""
-        axis = shape_ops.normalize_axis(axis, self.ndim, "index_select", self.shape) if self.ndim else 0
+        axis = shape_ops.normalize_axis(axis, max(self.ndim, 1), "index_select", self.shape)  # 0-d counts as 1-d
         idx = indexing.index_array(index, "index_select")
         if idx.ndim > 1:
             raise ShapeError(f"index_select: index must be 0-d or 1-d, got shape {idx.shape}")
@@ -637,7 +637,7 @@ class Tensor:
         """(values, indices) sorted along `axis`, always stable (equal values keep their order, which
         PyTorch's `stable=False` allows too; NaN counts as the largest, as PyTorch). The values are
         differentiable, the indices are not."""
-        axis = shape_ops.normalize_axis(axis, self.ndim, "sort", self.shape) if self.ndim else 0
+        axis = shape_ops.normalize_axis(axis, max(self.ndim, 1), "sort", self.shape)  # 0-d counts as 1-d
         if self.ndim == 0:
             return ValuesIndices(self * 1, Tensor._make(np.zeros((), np.int64), None))
         order = _stable_order(self.data, axis, descending)
@@ -647,14 +647,15 @@ class Tensor:
     def topk(self, k: int, axis: int = -1, largest: bool = True, sorted: bool = True) -> ValuesIndices:
         """The k largest (or smallest) entries along `axis` as (values, indices), in sorted order
         (also when sorted=False); ties keep their order. The values are differentiable."""
-        length = self.shape[shape_ops.normalize_axis(axis, self.ndim, "topk", self.shape)] if self.ndim else 1
+        at = shape_ops.normalize_axis(axis, max(self.ndim, 1), "topk", self.shape)
+        length = self.shape[at] if self.ndim else 1
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 0 <= k <= length:
             raise ShapeError(f"topk: k must be an int in [0, {length}] for axis {axis} of a tensor of shape "
                              f"{self.shape}, got {k!r}")
         values, indices = self.sort(axis=axis, descending=largest)
         if self.ndim == 0:
             return ValuesIndices(values, indices)
-        first = (slice(None),) * (axis % self.ndim) + (slice(0, k),)
+        first = (slice(None),) * at + (slice(0, k),)
         return ValuesIndices(values[first], indices[first])
 
     def _extreme_along(self, op: str, axis: Any, keepdims: bool) -> ValuesIndices:
@@ -664,7 +665,7 @@ class Tensor:
         if self.size == 0:
             raise ShapeError(f"{op}: cannot reduce a tensor with no elements (shape {self.shape})")
         find = np.argmax if op == "max" else np.argmin
-        at = shape_ops.normalize_axis(axis, self.ndim, op, self.shape) if self.ndim else 0
+        at = shape_ops.normalize_axis(axis, max(self.ndim, 1), op, self.shape)  # 0-d counts as 1-d
         indices = np.expand_dims(find(self.data, axis=at), at) if self.ndim else np.zeros((), np.int64)
         values = self.gather(at, indices) if self.ndim else self * 1
         if not keepdims and self.ndim:
