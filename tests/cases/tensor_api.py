@@ -114,6 +114,8 @@ CASES["ScatterAdd"] = [
     Case(lambda x, s: x.scatter_add(1, np.array([[1], [0]]), s), (randn(2, 3), randn(2, 2)),
          name="src-longer-than-index"),
     Case(lambda x, s: x.scatter_add(1, np.array([[0, 1]]), s), (strided(1, 3), strided(1, 2)), name="non-contiguous"),
+    Case(lambda x, s: x.scatter_add(0, np.zeros((0, 3), np.int64), s), (randn(2, 3), randn(0, 3)), name="size-0"),
+    Case(_float32(lambda x, s: x.scatter_add(0, _idx, s)), (randn(3, 4), randn(2, 4)), name="float32", kwargs=_F32),
 ]
 
 CASES["Sin"] = [Case(lambda x: x.sin(), (randn(*s),), name=_s(s)) for s in ((2, 3), (), (0, 2))] + [
@@ -122,12 +124,18 @@ CASES["Sin"] = [Case(lambda x: x.sin(), (randn(*s),), name=_s(s)) for s in ((2, 
 ]
 CASES["Cos"] = [Case(lambda x: x.cos(), (randn(*s),), name=_s(s)) for s in ((2, 3), (), (0, 2))] + [
     Case(_float32(lambda x: x.cos()), (randn(4),), name="float32", kwargs=_F32),
+    Case(lambda x: x.cos(), (strided(2, 3),), name="non-contiguous"),
 ]
 CASES["Log1p"] = [Case(lambda x: x.log1p(), (np.asarray(positive(*s) - 0.4),), name=_s(s)) for s in ((2, 3), ())] + [
     Case(lambda x: x.log1p(), (np.array([1e-9, -1e-9, 3.0]),), name="tiny"),
+    Case(lambda x: x.log1p(), (np.zeros((0, 3)),), name="size-0"),
+    Case(_float32(lambda x: x.log1p()), (positive(4),), name="float32", kwargs=_F32),
+    Case(lambda x: x.log1p(), ((0.5 + np.abs(randn(2, 6)))[:, ::2],), name="non-contiguous"),
 ]
 CASES["Expm1"] = [Case(lambda x: x.expm1(), (randn(*s),), name=_s(s)) for s in ((2, 3), (), (0,))] + [
     Case(lambda x: x.expm1(), (np.array([1e-9, -1e-9, -5.0]),), name="tiny"),
+    Case(_float32(lambda x: x.expm1()), (randn(4),), name="float32", kwargs=_F32),
+    Case(lambda x: x.expm1(), (strided(2, 3),), name="non-contiguous"),
 ]
 CASES["Softplus"] = [
     Case(lambda x: x.softplus(), (3 * randn(3, 4),), name="default"),
@@ -136,6 +144,8 @@ CASES["Softplus"] = [
     Case(lambda x: x.softplus(beta=0.5), (np.array([-60.0, 30.0, 50.0]),), name="tails"),
     Case(lambda x: x.softplus(), (randn(),), name="0d"),
     Case(_float32(lambda x: x.softplus()), (randn(5),), name="float32", kwargs=_F32),
+    Case(lambda x: x.softplus(), (np.zeros((2, 0)),), name="size-0"),
+    Case(lambda x: x.softplus(), (strided(2, 3),), name="non-contiguous"),
 ]
 CASES["PiecewiseConstant"] = [
     Case(lambda x: x.sign() * x, (randn(2, 3),), name="sign"),
@@ -144,6 +154,8 @@ CASES["PiecewiseConstant"] = [
     Case(lambda x: x.round() - x, (np.array([-1.7, -0.2, 0.4, 2.6]),), name="round"),
     Case(lambda x: x.round(decimals=1) * x, (np.array([-1.72, 0.43]),), name="round-decimals"),
     Case(lambda x: ew.PiecewiseConstant.apply(x, fn=np.floor), (randn(),), name="0d-alone"),
+    Case(_float32(lambda x: x.floor() * x), (np.array([-1.7, 0.4, 2.6]),), name="float32", kwargs=_F32),
+    Case(lambda x: x.sign(), (np.zeros((0, 2)),), name="size-0"),
 ]
 
 _REDUCE_ARGS = [  # (shape, axis, keepdims)
@@ -180,6 +192,7 @@ CASES["L2Norm"] = [
          name=f"{_s(s)}-axis={a}-keepdims={k}".replace(" ", "")) for s, a, k in _REDUCE_ARGS[:5]
 ] + [
     Case(lambda x: x.norm(p="fro", dim=(0, 1)), (randn(2, 3),), name="fro-torch-names"),
+    Case(lambda x: x.norm(axis=1), (strided(2, 3),), name="non-contiguous"),
     Case(_float32(lambda x: x.norm(axis=0)), (randn(3, 2),), name="float32", kwargs=_F32),
 ]
 
