@@ -11,7 +11,8 @@ from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no
 from .autograd.anomaly import AnomalyError, detect_anomaly
 from .errors import GraphError, InplaceModificationError, ShapeError
 from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, uniform, zeros, zeros_like
-from .functions import concatenate, maximum, minimum, stack, where
+from .functions import (cat, concatenate, cos, cumsum, expm1, flip, gather, index_select, log1p, masked_fill,
+                        maximum, minimum, roll, scatter, scatter_add, sin, sort, stack, topk, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .serialization import CheckpointError, load, save
 from .random import get_rng_state, manual_seed, set_rng_state

@@ -65,5 +65,15 @@ def uniform(*shape: int | Sequence[int], low: float = 0.0, high: float = 1.0, dt
 
 
 def tensor(data: Any, requires_grad: bool = False, dtype: Any = None, name: str | None = None) -> Tensor:
-    """Same as `Tensor(...)`, for those used to `torch.tensor`."""
-    return Tensor(data, requires_grad=requires_grad, dtype=dtype, name=name)
+    """Same as `Tensor(...)`, for those used to `torch.tensor`; a (nested) list of Tensors is read as
+    their values, so the result is a new leaf without their history (use `tg.stack` to keep it)."""
+    return Tensor(_values(data), requires_grad=requires_grad, dtype=dtype, name=name)
+
+
+def _values(data: Any) -> Any:
+    """`data` with every Tensor inside (nested) lists and tuples replaced by its array."""
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
+        return [_values(d) for d in data]
+    return data

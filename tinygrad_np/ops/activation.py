@@ -15,6 +15,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..random import get_rng
 from ..tensor import Tensor
+from ..torch_names import torch_aliases
 from .shape import normalize_axis
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softmax", "log_softmax", "dropout"]
@@ -283,11 +284,13 @@ class LogSoftmax(Function):
         return grad - out.exp() * grad.sum(axis=ctx.axis, keepdims=True)
 
 
+@torch_aliases
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """Probabilities along `axis`: non-negative, summing to 1."""
     return Softmax.apply(require_float_tensor(x, "softmax"), axis=axis)
 
 
+@torch_aliases
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """log(softmax(x)) along `axis`, computed without forming softmax (no log of 0)."""
     return LogSoftmax.apply(require_float_tensor(x, "log_softmax"), axis=axis)

@@ -349,3 +349,96 @@ class Where(Function):
         ga = Where.apply(cond, grad, zero).sum_to(a.shape) if ctx.needs_input_grad[1] else None
         gb = Where.apply(cond, zero, grad).sum_to(b.shape) if ctx.needs_input_grad[2] else None
         return None, ga, gb
+
+
+# -- more elementwise math (trigonometry, log1p / expm1, softplus, rounding) ----------------------
+class Sin(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad * x.cos()
+
+
+class Cos(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return -grad * x.sin()
+
+
+class Log1p(Function):
+    """log(1 + x), exact for tiny x where log(1 + x) would round 1 + x to 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return np.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x + 1)
+
+
+class Expm1(Function):
+    """exp(x) - 1, exact for tiny x; d/dx = exp(x) = out + 1."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = np.expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_tensors
+        return grad * (out + 1)
+
+
+class Softplus(Function):
+    """log(1 + exp(beta x)) / beta, and x itself where beta x > threshold (PyTorch's softplus);
+    the gradient is sigmoid(beta x), and 1 above the threshold."""
+
+    @staticmethod
+    def forward(ctx, x, beta=1.0, threshold=20.0):
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * x.dtype.type(beta)
+        smooth = (np.log1p(np.exp(-np.abs(bx))) + np.maximum(bx, 0)) / x.dtype.type(beta)
+        out = np.where(bx > threshold, x, smooth)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        above = Tensor._make(x.data * x.dtype.type(ctx.beta) > ctx.threshold, None)
+        # sigmoid(beta x) = exp(beta x - log(1 + exp(beta x))) = exp(beta (x - out)): exact in the far
+        # negative tail too, where 1 / (1 + exp(-beta x)) would round to 0 in float32
+        return Where.apply(above, grad, grad * ((x - out) * ctx.beta).exp())
+
+
+def _zeros_like(x: np.ndarray) -> np.ndarray:
+    return np.zeros_like(x)
+
+
+class PiecewiseConstant(Function):
+    """A function that is constant between jumps (sign, floor, ceil, round): its gradient is 0
+    everywhere (as PyTorch's), computed by this op itself with the constant function 0."""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        return np.asarray(fn(x), dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return PiecewiseConstant.apply(grad, fn=_zeros_like)

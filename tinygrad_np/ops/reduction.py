@@ -7,7 +7,7 @@ from ..autograd.function import Function
 from ..errors import ShapeError
 from ..parallel import sum_over_batch
 from ..tensor import Tensor
-from .shape import normalize_axes
+from .shape import normalize_axes, normalize_axis
 
 
 def _kept_shape(shape: tuple[int, ...], axes: tuple[int, ...]) -> tuple[int, ...]:
@@ -140,3 +140,107 @@ class LogSumExp(_Reduction):
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
         return _spread(grad, ctx) * (x - out.reshape(ctx.kept_shape)).exp()
+
+
+# -- products, running sums and norms --------------------------------------------------------
+class Prod(_Reduction):
+    """Product over `axis`. d prod / dx_i is the product of the others, computed without dividing
+    by zero: prod / x_i where x_i != 0; where x_i is the group's only zero, the product of the
+    group's non-zeros; with two or more zeros, 0 (as PyTorch, whose second derivative there is also 0)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction.setup(ctx, x, axis, "prod")
+        out = np.prod(x, axis=axes, keepdims=keepdims)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        out = out.reshape(ctx.kept_shape)
+        is_zero = x.data == 0
+        if not is_zero.any():
+            return _spread(grad, ctx) * out / x
+        one_zero = np.sum(is_zero, axis=ctx.axes, keepdims=True) == 1
+        nonzero_x = Where.apply(Tensor._make(is_zero, None), Tensor._make(np.ones((), x.dtype), None), x)
+        others_of_zero = Where.apply(Tensor._make(one_zero, None), nonzero_x.prod(axis=ctx.axes, keepdims=True),
+                                     Tensor._make(np.zeros((), x.dtype), None))
+        others = Where.apply(Tensor._make(is_zero, None), others_of_zero.broadcast_to(x.shape), out / nonzero_x)
+        return _spread(grad, ctx) * others
+
+
+class CumSum(Function):
+    """Running sum along `axis` (None: over the flattened tensor, as NumPy); the gradient is the
+    running sum of the gradient taken from the other end."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None):
+        ctx.in_shape = x.shape
+        work = x
+        if axis is None or x.ndim == 0:
+            if axis is not None:
+                normalize_axes(axis, 0, "cumsum", x.shape)  # only 0 or -1 fit a 0-d tensor
+            ctx.axis, work = 0, x.reshape(-1)
+        else:
+            ctx.axis = normalize_axis(axis, x.ndim, "cumsum", x.shape)
+        out = np.cumsum(work, axis=ctx.axis)
+        return out.reshape(()) if x.ndim == 0 and axis is not None else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if grad.ndim != len(ctx.in_shape) or grad.ndim == 0:
+            grad = grad.reshape(-1)
+        flip = (slice(None),) * ctx.axis + (slice(None, None, -1),)
+        g = CumSum.apply(grad[flip], axis=ctx.axis)[flip]
+        return g if g.shape == ctx.in_shape else g.reshape(ctx.in_shape)
+
+
+class L2Norm(_Reduction):
+    """sqrt(sum(x^2)) over `axis`; its gradient x / norm is 0 where the norm is 0 (as PyTorch's)."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        axes = _Reduction.setup(ctx, x, axis, "norm")
+        out = np.sqrt(np.sum(x * x, axis=axes, keepdims=keepdims))
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        out = out.reshape(ctx.kept_shape)
+        zero = Tensor._make(out.data == 0, None)
+        safe = Where.apply(zero, Tensor._make(np.ones((), x.dtype), None), out)  # no division by 0
+        scale = Where.apply(zero, Tensor._make(np.zeros((), x.dtype), None), grad.reshape(ctx.kept_shape) / safe)
+        return x * scale
+
+
+class Std(_Reduction):
+    """sqrt(var) with `ddof`: d std / dx = (x - mean) / ((n - ddof) std), and 0 where std is 0 (all
+    values equal), as PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False, ddof=0):
+        axes = _Reduction.setup(ctx, x, axis, "std")
+        count = int(np.prod([x.shape[a] for a in axes]))
+        if ddof >= count:
+            raise ShapeError(f"std: ddof={ddof} leaves no degrees of freedom for {count} element(s) per "
+                             f"result (shape {x.shape}, axis {axis}); expected ddof < {count}")
+        ctx.divisor = count - ddof
+        out = np.std(x, axis=axes, keepdims=keepdims, ddof=ddof)
+        ctx.save_for_backward(x, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_tensors
+        out = out.reshape(ctx.kept_shape)
+        zero = Tensor._make(out.data == 0, None)
+        safe = Where.apply(zero, Tensor._make(np.ones((), x.dtype), None), out)  # no division by 0
+        scale = Where.apply(zero, Tensor._make(np.zeros((), x.dtype), None),
+                            grad.reshape(ctx.kept_shape) / (safe * ctx.divisor))
+        return (x - x.mean(axis=ctx.axes, keepdims=True)) * scale
+
+
+from .elementwise import Where  # noqa: E402  (the products' gradients route by selection)

@@ -1,0 +1,41 @@
+"""PyTorch's spellings of NumPy's arguments: `dim` for `axis`, `keepdim` for `keepdims`.
+
+NumPy's names are the primary ones; `torch_aliases` lets every Tensor method and function that takes
+an axis accept PyTorch's too, so `x.sum(dim=1, keepdim=True)` and `x.sum(axis=1, keepdims=True)` are
+the same call. Giving both spellings of one argument is an error, never a silent choice.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# PyTorch's name -> NumPy's name
+ALIASES = {"dim": "axis", "dims": "axis", "keepdim": "keepdims", "correction": "ddof"}
+
+
+def renamed(op: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """`kwargs` with PyTorch's names replaced by NumPy's; a TypeError if both spellings are given."""
+    out = dict(kwargs)
+    for torch_name, numpy_name in ALIASES.items():
+        if torch_name in out:
+            if numpy_name in out:
+                raise TypeError(f"{op}: got both {numpy_name}= and its PyTorch alias {torch_name}=; "
+                                f"pass only one of them")
+            out[numpy_name] = out.pop(torch_name)
+    return out
+
+
+def torch_aliases(fn: F) -> F:
+    """Let `fn` (which spells its arguments NumPy's way) also accept PyTorch's names (see ALIASES)."""
+    op = fn.__name__
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs and not ALIASES.keys().isdisjoint(kwargs):
+            kwargs = renamed(op, kwargs)
+        return fn(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
