@@ -123,15 +123,20 @@ def _both_axes(mat: np.ndarray, tiles: np.ndarray, out: np.ndarray | None = None
 def filter_transform(weight: np.ndarray, m: int) -> np.ndarray:
     """(C_out, C, 3, 3) -> U = G g G^T as (a*a, C, C_out): one (C, C_out) matrix per point."""
     t = _TRANSFORMS[m]
-    u = np.einsum("ki,ocij,lj->klco", t.g, weight.astype(np.float64, copy=False), t.g)
-    return u.reshape(t.a * t.a, weight.shape[1], weight.shape[0]).astype(weight.dtype)
+    c_out, c = weight.shape[:2]
+    g = t.g.astype(weight.dtype)
+    cols = (weight.reshape(-1, 3) @ g.T).reshape(c_out * c, 3, t.a)  # g G^T: [(o, c), i, l]
+    u = g @ cols.transpose(1, 0, 2).reshape(3, -1)  # G (g G^T): [k, (o, c, l)]
+    return np.ascontiguousarray(u.reshape(t.a, c_out, c, t.a).transpose(0, 3, 2, 1)).reshape(t.a * t.a, c, c_out)
 
 
 def _filter_transform_adjoint(u_grad: np.ndarray, m: int, out_channels: int) -> np.ndarray:
     """(a*a, C, C_out) -> (C_out, C, 3, 3): G^T dU G, the gradient of `filter_transform`'s input."""
     t = _TRANSFORMS[m]
-    u4 = u_grad.reshape(t.a, t.a, u_grad.shape[1], out_channels)
-    return np.einsum("ki,klco,lj->ocij", t.g.astype(u_grad.dtype), u4, t.g.astype(u_grad.dtype))
+    g = t.g.astype(u_grad.dtype)
+    rows = (g.T @ u_grad.reshape(t.a, -1)).reshape(3, t.a, -1)  # G^T dU: [i, l, (c, o)]
+    full = np.matmul(rows.transpose(0, 2, 1), g)  # (G^T dU) G: [i, (c, o), j]
+    return np.ascontiguousarray(full.reshape(3, -1, out_channels, 3).transpose(2, 1, 0, 3))
 
 
 def _tile_counts(out_size: tuple[int, int], m: int) -> tuple[int, int]:
