@@ -86,7 +86,6 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
     algorithm = conv_algorithm(weight.shape, geom, groups, x.dtype)
     if algorithm != "im2col":
         out, tiles = winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), keep_tiles=True)
-        out = np.ascontiguousarray(out)
         if bias is not None:
             out += bias[:, None, None]
         return out, tiles
@@ -123,8 +122,7 @@ def conv_input_grad(grad: np.ndarray, weight: np.ndarray, geom: Geometry, groups
     weight's transpose times the gradient (a GEMM), added back onto the image by col2im."""
     algorithm = conv_algorithm(weight.shape, geom, groups, grad.dtype)
     if algorithm != "im2col":
-        return np.ascontiguousarray(winograd_conv2d_input_grad(grad, weight, geom.padding, _tile_size(algorithm),
-                                                               geom.size))
+        return winograd_conv2d_input_grad(grad, weight, geom.padding, _tile_size(algorithm), geom.size)
     n, c_out = grad.shape[:2]
     channels = weight.shape[1] * groups
     if geom.stride != (1, 1):
