@@ -26,7 +26,7 @@ FLOAT32_RTOL = {2: 2e-5, 4: 1e-4}
 # (N, C_in, C_out, H, W): odd sizes, H and W not multiples of the tile, a 1x1 image, a single tile
 SHAPES = [(2, 3, 5, 7, 9), (1, 1, 1, 3, 3), (3, 8, 4, 6, 11), (1, 32, 16, 5, 5), (2, 128, 8, 9, 6),
           (1, 16, 128, 4, 7), (0, 8, 4, 5, 5), (1, 2, 3, 1, 1)]
-PADDINGS = [(0, 0, 0, 0), (1, 1, 1, 1), (2, 2, 2, 2), (0, 1, 2, 0)]
+PADDINGS = [(0, 0, 0, 0), (1, 1, 1, 1), (2, 2, 2, 2), (0, 1, 2, 0), (3, 0, 1, 3)]  # 3: the input gradient crops
 
 
 def _cases() -> Iterator[tuple]:
