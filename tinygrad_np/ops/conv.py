@@ -1,4 +1,5 @@
-"""2-D convolution and transposed convolution (NCHW, PyTorch's semantics), by im2col and GEMM.
+"""2-D convolution and transposed convolution (NCHW, PyTorch's semantics), by im2col and GEMM, or
+for 3x3 stride-1 convolutions by Winograd's minimal filtering (`kernels.winograd`).
 
 Three bilinear NumPy kernels do all the work: the convolution itself, its gradient w.r.t. the input
 (which *is* the transposed convolution) and its gradient w.r.t. the weight. Each is a `Function`
