@@ -157,3 +157,22 @@ def test_conv2d_on_winograd4_matches_torch_in_float32(winograd4_everywhere):
     assert _scale_error(out.data, ref.detach().numpy()) <= FLOAT32_RTOL[4]
     assert _scale_error(xt.grad.data, xr.grad.numpy()) <= FLOAT32_RTOL[4]
     assert _scale_error(wt.grad.data, wr.grad.numpy()) <= FLOAT32_RTOL[4]
+
+
+@pytest.mark.parametrize("weight_grad", [True, False])
+def test_conv2d_keeps_the_transformed_input_only_for_a_weight_gradient(monkeypatch, weight_grad):
+    """A frozen weight or inference keeps no transformed input tiles (they are 2-3x the input)."""
+    kept = []
+    forward = conv_module.winograd_conv2d
+
+    def spy(x, weight, padding, m, keep_tiles=False):
+        kept.append(keep_tiles)
+        return forward(x, weight, padding, m, keep_tiles)
+    monkeypatch.setattr(conv_module, "winograd_conv2d", spy)
+    x = tg.Tensor(rng.standard_normal((2, 4, 5, 5)), requires_grad=True)
+    w = tg.Tensor(rng.standard_normal((3, 4, 3, 3)), requires_grad=weight_grad)
+    conv2d(x, w, padding=1).sum().backward()
+    with tg.no_grad():
+        conv2d(x, w, padding=1)
+    assert kept[0] is weight_grad and kept[-1] is False
+    assert x.grad is not None and (w.grad is not None) == weight_grad

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..kernels.winograd import winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad
 from ..parallel import over_batch, sum_over_batch
@@ -81,12 +82,12 @@ def conv_columns(x: np.ndarray, geom: Geometry, groups: int, single: bool, ones_
 
 
 def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geom: Geometry,
-                 groups: int) -> tuple[np.ndarray, np.ndarray]:
+                 groups: int, keep_tiles: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
     """(N, C, H, W) * (C_out, C/groups, KH, KW) -> (N, C_out, OH, OW), and the matrix the weight
-    gradient can reuse (im2col's columns, or Winograd's transformed input tiles)."""
+    gradient can reuse: im2col's columns, or Winograd's transformed input tiles if `keep_tiles`."""
     algorithm = conv_algorithm(weight.shape, geom, groups, x.dtype)
     if algorithm != "im2col":
-        out, tiles = winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), keep_tiles=True)
+        out, tiles = winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), keep_tiles=keep_tiles)
         if bias is not None:
             out += bias[:, None, None]
         return out, tiles
@@ -191,7 +192,8 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, geom, groups):
         ctx.geom, ctx.groups = geom, groups
-        out, cols = conv_forward(x, weight, bias, geom, groups)
+        keep = ctx.needs_input_grad[1] and is_grad_enabled()  # a weight gradient will be asked for
+        out, cols = conv_forward(x, weight, bias, geom, groups, keep_tiles=keep)
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
         return out
 
