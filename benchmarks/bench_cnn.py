@@ -4,16 +4,19 @@
     python benchmarks/bench_cnn.py --steps 50
     python benchmarks/bench_cnn.py --quick         # a few steps, small inference set, no memory probes
 
-Two MNIST-sized models on random data (float32, SGD, cross-entropy):
+Three models on random data (float32, SGD, cross-entropy), two MNIST-sized and one CIFAR-sized:
 
 - A: conv(1->30, 5x5) - ReLU - maxpool 2 - affine(4320->100) - ReLU - affine(100->10), batch 100;
 - B: conv(1->32, 3x3, pad 1) - ReLU - pool 2 - conv(32->64, 3x3, pad 1) - ReLU - pool 2
-  - affine(3136->128) - ReLU - affine(128->10), batch 128.
+  - affine(3136->128) - ReLU - affine(128->10), batch 128;
+- C: conv(3->64, 3x3, pad 1) - ReLU - pool 2 - conv(64->128, 3x3, pad 1) - ReLU - pool 2
+  - conv(128->256, 3x3, pad 1) - ReLU - pool 2 - affine(4096->256) - ReLU - affine(256->10),
+  3x32x32 images, batch 64.
 
 The implementations train in alternating blocks of 4 timed steps, so that load from other processes
 hits all of them alike (each block starts after a 0.2 s pause, in which the previous library's idle
 BLAS/OpenMP threads stop spinning, and 0.1 s of untimed warm-up steps); the median ms/step is
-reported. Also:
+reported, and then again with each implementation alone in a fresh process of its own. Also:
 inference images/s, peak memory of a training step (tracemalloc for the NumPy implementations, and
 the peak-RSS growth of a fresh process running the steps for all three), and the framework's cost per
 op (forward + backward of a 10,000-op chain of tiny tensors). All implementations start from the
@@ -45,7 +48,7 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="few steps, 2,000 inference images, no memory probes")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for each implementation: tinygrad_np's, PyTorch's, NumPy's BLAS (default 2)")
-    parser.add_argument("--models", default="A,B", help="comma-separated: A, B")
+    parser.add_argument("--models", default="A,B,C", help="comma-separated: A, B, C")
     parser.add_argument("--classic-dtype", default="float64",
                         help="dtype of the classic NumPy CNN (as published: float64)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
@@ -53,6 +56,7 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="leave glibc returning freed memory to the OS (default: tg.keep_freed_memory(), "
                              "tinygrad_np's default; it applies to the whole process)")
     parser.add_argument("--probe", nargs=2, metavar=("IMPL", "MODEL"), help=argparse.SUPPRESS)
+    parser.add_argument("--probe-steps", nargs=3, metavar=("IMPL", "MODEL", "STEPS"), help=argparse.SUPPRESS)
     parser.add_argument("--probe-overhead", nargs=2, metavar=("IMPL", "RUNS"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -86,8 +90,10 @@ class Classic:
 
     def __init__(self, model: str, weights: dict[str, np.ndarray]) -> None:
         self.dtype = np.dtype(ARGS.classic_dtype)
-        self.net = ClassicCNN(model, dtype=self.dtype)
-        names = {f"conv{i}": f"conv{i + 1}" for i in range(2)} | {f"fc{i}": f"fc{i + 1}" for i in range(2)}
+        spec = SPECS[model]
+        self.net = ClassicCNN(model, input_shape=spec["input"], dtype=self.dtype)
+        names = ({f"conv{i}": f"conv{i + 1}" for i in range(len(spec["convs"]))}
+                 | {f"fc{i}": f"fc{i + 1}" for i in range(len(spec["affines"]))})
         for key, value in weights.items():
             layer, kind = key.split(".")
             target = self.net.params[f"{names[layer]}.{kind}"]
@@ -117,7 +123,7 @@ def implementations() -> list[type]:
 def check_agreement(model: str) -> str:
     """All implementations give the same loss and gradients from the same weights (loose: float32)."""
     weights = init_weights(model)
-    images, labels = random_batch(8, seed=7)
+    images, labels = random_batch(8, seed=7, model=model)
     ours = Tinygrad(model, weights)
     ours.activate()
     ref_loss, ref = ours.grads(images, labels)
@@ -148,7 +154,7 @@ def time_training(model: str, steps: int, block: int = 4) -> dict[str, list[floa
     """ms per training step. Implementations take turns in blocks of `block` timed steps, each
     block after a pause (SETTLE_SECONDS) and untimed warm-up steps (WARMUP_SECONDS, at least one)."""
     weights = init_weights(model)
-    images, labels = random_batch(SPECS[model]["batch"])
+    images, labels = random_batch(SPECS[model]["batch"], model=model)
     impls = [cls(model, weights) for cls in implementations()]
     times: dict[str, list[float]] = {impl.name: [] for impl in impls}
     for turn in range(-(-steps // block)):
@@ -169,9 +175,43 @@ def time_training(model: str, steps: int, block: int = 4) -> dict[str, list[floa
     return times
 
 
+def probe_steps(impl_name: str, model: str, steps: int) -> None:
+    """(Run in a fresh process.) Print the ms of `steps` training steps after a warm-up, this
+    implementation alone in the process."""
+    cls = {c.name: c for c in implementations()}[impl_name]
+    impl = cls(model, init_weights(model))
+    impl.activate()
+    images, labels = random_batch(SPECS[model]["batch"], model=model)
+    warm_until = time.perf_counter() + WARMUP_SECONDS
+    impl.step(images, labels)
+    while time.perf_counter() < warm_until:
+        impl.step(images, labels)
+    times = []
+    for _ in range(steps):
+        start = time.perf_counter()
+        impl.step(images, labels)
+        times.append((time.perf_counter() - start) * 1e3)
+    print(json.dumps({"ms": times}))
+
+
+def time_training_alone(model: str, steps: int) -> dict[str, list[float]]:
+    """ms per training step of each implementation alone in a fresh process (PyTorch loaded only
+    in its own), in two alternating rounds of processes."""
+    times: dict[str, list[float]] = {cls.name: [] for cls in implementations()}
+    for _ in range(2):
+        for name in times:
+            cmd = [sys.executable, __file__, "--probe-steps", name, model, str(-(-steps // 2)),
+                   "--threads", str(ARGS.threads), "--classic-dtype", ARGS.classic_dtype]
+            cmd += ["--release-memory"] if ARGS.release_memory else []
+            cmd += [] if name == Torch.name else ["--no-torch"]
+            out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+            times[name] += json.loads(out.strip().splitlines()[-1])["ms"]
+    return times
+
+
 def time_inference(model: str, count: int, batch: int = 500) -> dict[str, float]:
     weights = init_weights(model)
-    images, _ = random_batch(count, seed=3)
+    images, _ = random_batch(count, seed=3, model=model)
     result = {}
     for cls in implementations():
         impl = cls(model, weights)
@@ -190,7 +230,7 @@ def time_inference(model: str, count: int, batch: int = 500) -> dict[str, float]
 def traced_peak(model: str) -> dict[str, float]:
     """Peak bytes NumPy allocates during one training step (tracemalloc sees NumPy, not PyTorch)."""
     weights = init_weights(model)
-    images, labels = random_batch(SPECS[model]["batch"])
+    images, labels = random_batch(SPECS[model]["batch"], model=model)
     result = {}
     for cls in (Tinygrad, Classic):
         impl = cls(model, weights)
@@ -225,7 +265,7 @@ def probe_rss(impl_name: str, model: str) -> None:
     cls = {c.name: c for c in implementations()}[impl_name]
     impl = cls(model, init_weights(model))
     impl.activate()
-    images, labels = random_batch(SPECS[model]["batch"])
+    images, labels = random_batch(SPECS[model]["batch"], model=model)
     gc.collect()
     before = peak_rss_mib()
     for _ in range(3):
@@ -310,6 +350,9 @@ def main() -> None:
     if ARGS.probe:
         probe_rss(*ARGS.probe)
         return
+    if ARGS.probe_steps:
+        probe_steps(ARGS.probe_steps[0], ARGS.probe_steps[1], int(ARGS.probe_steps[2]))
+        return
     if ARGS.probe_overhead:
         probe_overhead(ARGS.probe_overhead[0], int(ARGS.probe_overhead[1]))
         return
@@ -332,6 +375,14 @@ def main() -> None:
         if Torch.name in med:
             print(f"    tinygrad_np / pytorch       = {ours / med[Torch.name]:.2f}x  (target <= 1.0x)")
         print(f"    classic numpy / tinygrad_np = {med[Classic.name] / ours:.1f}x  (target >= 4x)")
+        if not ARGS.quick:
+            alone = time_training_alone(model, steps)
+            print(f"  training step, each alone in a fresh process, ms (median of {steps}; min in brackets)")
+            for name, ts in alone.items():
+                print(f"    {name:14s} {statistics.median(ts):9.1f}  [{min(ts):.1f}]")
+            if Torch.name in alone:
+                ratio = statistics.median(alone[Tinygrad.name]) / statistics.median(alone[Torch.name])
+                print(f"    tinygrad_np / pytorch       = {ratio:.2f}x")
         count = 2000 if ARGS.quick else 10000
         rates = time_inference(model, count)
         print(f"  inference on {count:,} images (batches of 500), images/s")

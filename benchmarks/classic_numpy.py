@@ -137,6 +137,10 @@ ARCHITECTURES = {
     "B": [("conv1", "conv", (32, 3, 1)), ("relu1", "relu", None), ("pool1", "pool", 2),
           ("conv2", "conv", (64, 3, 1)), ("relu2", "relu", None), ("pool2", "pool", 2),
           ("fc1", "affine", 128), ("relu3", "relu", None), ("fc2", "affine", 10)],
+    "C": [("conv1", "conv", (64, 3, 1)), ("relu1", "relu", None), ("pool1", "pool", 2),
+          ("conv2", "conv", (128, 3, 1)), ("relu2", "relu", None), ("pool2", "pool", 2),
+          ("conv3", "conv", (256, 3, 1)), ("relu3", "relu", None), ("pool3", "pool", 2),
+          ("fc1", "affine", 256), ("relu4", "relu", None), ("fc2", "affine", 10)],
 }
 
 

@@ -1,4 +1,4 @@
-"""The two benchmark CNNs and the frameworks that train them, shared by the benchmark scripts.
+"""The benchmark CNNs and the frameworks that train them, shared by the benchmark scripts.
 
 Each script sets the BLAS thread count in the environment before it imports this module (NumPy reads
 it when it loads its BLAS), then calls `load_torch` if it compares with PyTorch.
@@ -30,10 +30,13 @@ def load_torch(threads: int) -> ModuleType | None:
 
 LR = 0.01
 # conv layers: (out channels, in channels, kernel, padding), each followed by ReLU and a 2x2 max pool;
-# then affine layers (in, out), ReLU between them.
+# then affine layers (in, out), ReLU between them; `input` is one image's (C, H, W).
 SPECS: dict[str, dict[str, Any]] = {
-    "A": {"batch": 100, "convs": [(30, 1, 5, 0)], "affines": [(4320, 100), (100, 10)]},
-    "B": {"batch": 128, "convs": [(32, 1, 3, 1), (64, 32, 3, 1)], "affines": [(3136, 128), (128, 10)]},
+    "A": {"batch": 100, "input": (1, 28, 28), "convs": [(30, 1, 5, 0)], "affines": [(4320, 100), (100, 10)]},
+    "B": {"batch": 128, "input": (1, 28, 28), "convs": [(32, 1, 3, 1), (64, 32, 3, 1)],
+          "affines": [(3136, 128), (128, 10)]},
+    "C": {"batch": 64, "input": (3, 32, 32), "convs": [(64, 3, 3, 1), (128, 64, 3, 1), (256, 128, 3, 1)],
+          "affines": [(4096, 256), (256, 10)]},
 }
 
 
@@ -50,9 +53,10 @@ def init_weights(model: str, seed: int = 0) -> dict[str, np.ndarray]:
     return weights
 
 
-def random_batch(n: int, seed: int = 1) -> tuple[np.ndarray, np.ndarray]:
+def random_batch(n: int, seed: int = 1, model: str = "A") -> tuple[np.ndarray, np.ndarray]:
+    """n random images of `model`'s input size, and labels."""
     rng = np.random.default_rng(seed)
-    return rng.random((n, 1, 28, 28), dtype=np.float32), rng.integers(0, 10, n)
+    return rng.random((n,) + SPECS[model]["input"], dtype=np.float32), rng.integers(0, 10, n)
 
 
 class Autograd:

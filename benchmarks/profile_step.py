@@ -29,7 +29,7 @@ def _parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--steps", type=int, default=20, help="profiled training steps per model")
     parser.add_argument("--threads", type=int, default=2, help="tinygrad_np's and PyTorch's threads (default 2)")
-    parser.add_argument("--models", default="A,B", help="comma-separated: A, B")
+    parser.add_argument("--models", default="A,B", help="comma-separated: A, B, C")
     parser.add_argument("--top", type=int, default=12, help="rows per table")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     return parser.parse_args()
@@ -167,7 +167,7 @@ def main() -> None:
     print(f"numpy {np.__version__}, {ARGS.threads} threads each; {ARGS.steps} steps per model; freed memory "
           f"kept for reuse" + ("" if torch else "; pytorch not installed, its tables are skipped"))
     for model in [m.strip() for m in ARGS.models.split(",") if m.strip()]:
-        images, labels = random_batch(SPECS[model]["batch"])
+        images, labels = random_batch(SPECS[model]["batch"], model=model)
         print(f"\nmodel {model} (batch {SPECS[model]['batch']})")
         matrix = profile_tinygrad(model, images, labels)
         if torch is not None:

@@ -93,6 +93,10 @@ CASES["Conv2d"] = [
     _constant_input((2, 2, 6, 5), (3, 2, 3, 3), padding=1),
     _constant_input((2, 4, 5, 5), (2, 4, 3, 3), padding=1),
     _constant_weight((1, 3, 5, 6), (2, 3, 3, 2), stride=2, padding=1),
+    # 3x3, stride 1, 4 or more input channels: Winograd F(2x2,3x3), tiles past the odd edges
+    _conv((2, 4, 5, 7), (3, 4, 3, 3), padding=1),
+    _conv((1, 5, 6, 5), (2, 5, 3, 3), padding=(2, 0), bias=False),
+    _constant_input((2, 4, 4, 5), (3, 4, 3, 3), padding=2),
 ]
 
 CASES["ConvTranspose2d"] = [
@@ -101,6 +105,8 @@ CASES["ConvTranspose2d"] = [
     _conv_t((1, 4, 3, 2), (4, 1, 2, 3), stride=(2, 3), groups=2, dilation=(1, 2)),
     _conv_t((2, 2, 4, 3), (2, 2, 3, 3), stride=1, dilation=2, output_padding=1, padding=2, bias=False),
     _conv_t((1, 3, 2, 3), (3, 1, 2, 2), stride=3, output_padding=(2, 1), groups=3),
+    _conv_t((2, 3, 4, 5), (3, 4, 3, 3), padding=1),  # Winograd F(2x2,3x3)
+    _conv_t((1, 2, 5, 3), (2, 4, 3, 3), padding=2),  # Winograd, a padding that crops
 ]
 
 CASES["Conv2dWeightGrad"] = [
@@ -108,6 +114,8 @@ CASES["Conv2dWeightGrad"] = [
     _weight_grad((1, 4, 6, 7), (4, 2, 2, 3), (1, 4, 3, 2), stride=2, dilation=(1, 2), groups=2),
     _weight_grad((2, 4, 4, 5), (2, 4, 3, 3), (2, 2, 2, 3), padding=(0, 1), stride=(1, 2)),
     _weight_grad((1, 6, 5, 6), (4, 3, 3, 4), (1, 4, 5, 5), padding=1, groups=2),  # one GEMM per group
+    _weight_grad((2, 4, 5, 6), (3, 4, 3, 3), (2, 3, 5, 6), padding=1),  # Winograd F(2x2,3x3)
+    _weight_grad((1, 4, 6, 5), (2, 4, 3, 3), (1, 2, 4, 3)),  # Winograd, no padding
 ]
 
 CASES["Im2Col"] = [

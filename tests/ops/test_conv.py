@@ -285,6 +285,7 @@ def _count_calls(monkeypatch, name):
 @pytest.mark.parametrize("channels", [1, 4], ids=["batched-gemms", "one-gemm"])
 def test_first_layer_pays_only_for_the_weight_gradient(monkeypatch, channels):
     """Images need no gradient: backward computes dW (from the kept columns) and db, never dx."""
+    monkeypatch.setattr(conv_module, "conv_algorithm", lambda *args: "im2col")  # the GEMM layouts under test
     input_grads = _count_calls(monkeypatch, "conv_input_grad")
     columns = _count_calls(monkeypatch, "conv_columns")
     images = tg.Tensor(rng.standard_normal((2, channels, 8, 8)).astype(np.float32))
@@ -297,6 +298,26 @@ def test_first_layer_pays_only_for_the_weight_gradient(monkeypatch, channels):
     _, expected = naive_conv2d_grads(images.data.astype(np.float64), w.data.astype(np.float64),
                                      np.ones((2, 3, 8, 8)), padding=1)
     np.testing.assert_allclose(w.grad.data, expected, rtol=1e-4)
+
+
+def test_winograd_first_layer_reuses_the_forward_tiles(monkeypatch):
+    """On the Winograd path too: no dx, and dW from the transformed input tiles forward kept."""
+    input_grads = _count_calls(monkeypatch, "winograd_conv2d_input_grad")
+    kept = []
+    weight_grad = conv_module.winograd_conv2d_weight_grad
+
+    def spy(x, grad, padding, m, tiles=None):
+        kept.append(tiles is not None)
+        return weight_grad(x, grad, padding, m, tiles)
+    monkeypatch.setattr(conv_module, "winograd_conv2d_weight_grad", spy)
+    images = tg.Tensor(rng.standard_normal((2, 8, 7, 6)))
+    w = tg.Tensor(rng.standard_normal((3, 8, 3, 3)), requires_grad=True)
+    assert conv_module.conv_algorithm(w.shape, conv_module.make_geometry(
+        "conv2d", images.shape, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)), 1, w.dtype) == "winograd2"
+    conv2d(images, w, padding=1).sum().backward()
+    assert input_grads == [] and kept == [True]
+    _, expected = naive_conv2d_grads(images.data, w.data, np.ones((2, 3, 7, 6)), padding=1)
+    np.testing.assert_allclose(w.grad.data, expected, rtol=1e-10)
 
 
 def test_frozen_weight_skips_the_weight_gradient(monkeypatch):

@@ -1,4 +1,5 @@
-"""2-D convolution and transposed convolution (NCHW, PyTorch's semantics), by im2col and GEMM.
+"""2-D convolution and transposed convolution (NCHW, PyTorch's semantics), by im2col and GEMM, or
+for 3x3 stride-1 convolutions by Winograd's minimal filtering (`kernels.winograd`).
 
 Three bilinear NumPy kernels do all the work: the convolution itself, its gradient w.r.t. the input
 (which *is* the transposed convolution) and its gradient w.r.t. the weight. Each is a `Function`
@@ -11,13 +12,42 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
+from ..kernels.winograd import winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad
 from ..parallel import over_batch, sum_over_batch
 from ..tensor import Tensor
 from .im2col import (Geometry, IntPair, batch_chunk, check_window_args, col2im, col2im_grid_into, fold, grid_canvas,
                      grid_image, im2col, make_geometry, offsets_first, on_grid, pair, unfold)
 
 __all__ = ["conv2d", "conv_transpose2d", "fold", "unfold"]
+
+
+# -- which kernel ---------------------------------------------------------------------------------
+# Winograd F(m x m, 3x3) needs fewer multiplications than im2col's GEMM (2.25x at m = 2, 4x at m = 4)
+# but pays for its transforms per channel: below a few input channels (a first layer on RGB or grey
+# images) im2col's GEMM is cheap anyway; F(4x4,3x3) wins once the channels are many and the output
+# holds several 4x4 tiles, F(2x2,3x3) in between.
+_WINOGRAD_MIN_CHANNELS = 4
+_WINOGRAD4_MIN_CHANNELS = 64
+_WINOGRAD4_MIN_SIZE = 8
+
+
+def conv_algorithm(weight_shape: tuple[int, ...], geom: Geometry, groups: int, dtype: np.dtype) -> str:
+    """The kernel for a convolution (and its two gradients): 'winograd4' or 'winograd2' for a 3x3,
+    stride-1, undilated, ungrouped float32/float64 convolution with enough input channels, else
+    'im2col'."""
+    if (tuple(weight_shape[2:]) != (3, 3) or geom.stride != (1, 1) or geom.dilation != (1, 1) or groups != 1
+            or dtype not in (np.float32, np.float64) or weight_shape[1] < _WINOGRAD_MIN_CHANNELS):
+        return "im2col"
+    if weight_shape[1] >= _WINOGRAD4_MIN_CHANNELS and min(geom.out) >= _WINOGRAD4_MIN_SIZE:
+        return "winograd4"
+    return "winograd2"
+
+
+def _tile_size(algorithm: str) -> int:
+    """m of F(m x m, 3x3) for a Winograd algorithm's name."""
+    return int(algorithm.removeprefix("winograd"))
 
 
 # -- NumPy kernels ---------------------------------------------------------------------------------
@@ -52,8 +82,15 @@ def conv_columns(x: np.ndarray, geom: Geometry, groups: int, single: bool, ones_
 
 
 def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geom: Geometry,
-                 groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """(N, C, H, W) * (C_out, C/groups, KH, KW) -> (N, C_out, OH, OW), and the im2col matrix used."""
+                 groups: int, keep_tiles: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+    """(N, C, H, W) * (C_out, C/groups, KH, KW) -> (N, C_out, OH, OW), and the matrix the weight
+    gradient can reuse: im2col's columns, or Winograd's transformed input tiles if `keep_tiles`."""
+    algorithm = conv_algorithm(weight.shape, geom, groups, x.dtype)
+    if algorithm != "im2col":
+        out, tiles = winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), keep_tiles=keep_tiles)
+        if bias is not None:
+            out += bias[:, None, None]
+        return out, tiles
     n = x.shape[0]
     c_out = weight.shape[0]
     p = geom.out[0] * geom.out[1]
@@ -85,6 +122,9 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
 def conv_input_grad(grad: np.ndarray, weight: np.ndarray, geom: Geometry, groups: int) -> np.ndarray:
     """The gradient of a convolution w.r.t. its input: (N, C_out, OH, OW) -> (N, C, H, W), the
     weight's transpose times the gradient (a GEMM), added back onto the image by col2im."""
+    algorithm = conv_algorithm(weight.shape, geom, groups, grad.dtype)
+    if algorithm != "im2col":
+        return winograd_conv2d_input_grad(grad, weight, geom.padding, _tile_size(algorithm), geom.size)
     n, c_out = grad.shape[:2]
     channels = weight.shape[1] * groups
     if geom.stride != (1, 1):
@@ -117,9 +157,12 @@ def conv_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: in
                      cols: np.ndarray | None = None) -> np.ndarray:
     """The gradient of a convolution w.r.t. its weight: sum over the batch of grad @ im2col(x)^T.
 
-    `cols` is the im2col matrix of x if the forward pass kept it (`conv_columns` layout)."""
+    `cols` is the matrix forward kept for it (`conv_forward`), if any."""
     n, c_out = grad.shape[:2]
     shape = (c_out, x.shape[1] // groups) + geom.kernel
+    algorithm = conv_algorithm(shape, geom, groups, x.dtype)
+    if algorithm != "im2col":
+        return winograd_conv2d_weight_grad(x, grad, geom.padding, _tile_size(algorithm), tiles=cols)
     single = one_gemm(shape)
     if cols is None:
         cols = conv_columns(x, geom, groups, single)
@@ -149,7 +192,8 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, weight, bias, geom, groups=1):
         ctx.geom, ctx.groups = geom, groups
-        out, cols = conv_forward(x, weight, bias, geom, groups)
+        keep = ctx.needs_input_grad[1] and is_grad_enabled()  # a weight gradient will be asked for
+        out, cols = conv_forward(x, weight, bias, geom, groups, keep_tiles=keep)
         ctx.save_for_backward(x, weight, cols if ctx.needs_input_grad[1] else None)
         return out
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..kernels.layout import empty_nchw, is_channels_last
 from ..parallel import over_batch
 from ..tensor import Tensor
 from .im2col import Geometry, IntPair, check_window_args, crop, make_geometry, pad, pair
@@ -31,16 +32,14 @@ def _offset_views(xp: np.ndarray, geom: Geometry) -> list[np.ndarray]:
     return [xp[:, :, rows, cols] for _, (rows, cols) in geom.offsets()]
 
 
-def _scatter_targets(n: int, c: int, geom: Geometry, dtype: np.dtype) -> tuple[np.ndarray, list[np.ndarray], bool]:
-    """A padded canvas for a backward scatter, the view of it under each kernel offset, and whether
-    windows overlap (then the scatter must accumulate). The canvas is zeros where no window writes."""
-    (kh, kw), (oh, ow) = geom.kernel, geom.out
-    hp, wp = geom.padded
-    if geom.tiles():  # every element lies in exactly one window: no zero-fill needed
-        blocks = np.empty((n, c, oh, kh, ow, kw), dtype=dtype)
-        return blocks.reshape(n, c, hp, wp), [blocks[:, :, :, i, :, j] for i in range(kh) for j in range(kw)], False
-    canvas = np.zeros((n, c, hp, wp), dtype=dtype)
-    overlap = any(s < d * (k - 1) + 1 for s, k, d in zip(geom.stride, geom.kernel, geom.dilation))
+def _scatter_targets(n: int, c: int, geom: Geometry, dtype: np.dtype,
+                     channels_last: bool = False) -> tuple[np.ndarray, list[np.ndarray], bool]:
+    """A padded canvas for a backward scatter (stored channels last if asked, like the gradient),
+    the view of it under each kernel offset, and whether windows overlap (then the scatter must
+    accumulate). The canvas is zeros where no window writes."""
+    tiles = geom.tiles()  # every element lies in exactly one window: no zero-fill needed
+    canvas = empty_nchw((n, c) + geom.padded, dtype, channels_last, zeros=not tiles)
+    overlap = not tiles and any(s < d * (k - 1) + 1 for s, k, d in zip(geom.stride, geom.kernel, geom.dilation))
     return canvas, [canvas[:, :, rows, cols] for _, (rows, cols) in geom.offsets()], overlap
 
 
@@ -50,9 +49,11 @@ def _index_dtype(geom: Geometry) -> np.dtype:
 
 # -- NumPy kernels ---------------------------------------------------------------------------------
 def max_pool_forward(x: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """The max of every window and the row-major offset of its first maximum (ties go to the first)."""
-    out = np.empty(x.shape[:2] + geom.out, dtype=x.dtype)
-    index = np.empty(out.shape, dtype=_index_dtype(geom))
+    """The max of every window and the row-major offset of its first maximum (ties go to the first),
+    both laid out as x is (channels last or not)."""
+    channels_last = is_channels_last(x)
+    out = empty_nchw(x.shape[:2] + geom.out, x.dtype, channels_last)
+    index = empty_nchw(out.shape, _index_dtype(geom), channels_last)
     over_batch(lambda b: _max_pool_into(x[b], geom, out[b], index[b]), len(x), x.nbytes)
     return out, index
 
@@ -90,12 +91,12 @@ def _select(grad: np.ndarray, chosen: np.ndarray, exact: bool, out: np.ndarray |
 def max_pool_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shape: tuple[int, ...]) -> np.ndarray:
     """Max pooling's backward: each window's gradient goes to its stored maximum, summed where
     windows overlap; (N, C, OH, OW) -> `shape`."""
-    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype)
+    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype, is_channels_last(grad))
 
     def scatter(b: slice) -> None:
         # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
         exact = not np.isfinite(np.add.reduce(grad[b], axis=None))
-        chosen = np.empty(index[b].shape, dtype=bool)
+        chosen = np.empty_like(index[b], dtype=bool)
         for k, target in enumerate(targets):
             np.equal(index[b], k, out=chosen)
             if overlap:

@@ -1,0 +1,78 @@
+"""Channels-last arrays in NCHW clothing: the helpers, and conv -> ReLU -> max-pool keeping the layout
+(no copies between layers) with the same values and gradients as on NCHW arrays."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tinygrad_np as tg
+import tinygrad_np.functional as F
+from tinygrad_np.kernels.layout import empty_nchw, is_channels_last
+
+rng = np.random.default_rng(777)
+
+
+@pytest.mark.parametrize("zeros", [False, True])
+def test_empty_nchw_layouts(zeros):
+    nchw = empty_nchw((2, 3, 4, 5), np.float32, channels_last=False, zeros=zeros)
+    nhwc = empty_nchw((2, 3, 4, 5), np.float32, channels_last=True, zeros=zeros)
+    assert nchw.shape == nhwc.shape == (2, 3, 4, 5) and nhwc.dtype == np.float32
+    assert nchw.flags.c_contiguous and not is_channels_last(nchw)
+    assert is_channels_last(nhwc) and nhwc.transpose(0, 2, 3, 1).flags.c_contiguous
+    if zeros:
+        assert not nchw.any() and not nhwc.any()
+
+
+def test_is_channels_last_needs_four_axes_and_channels_fastest():
+    assert not is_channels_last(np.zeros((3, 4)))
+    assert not is_channels_last(np.zeros((2, 4, 4, 1)).transpose(0, 3, 1, 2))  # one channel: either layout
+    assert not is_channels_last(np.zeros((2, 4, 5, 3)).transpose(0, 2, 1, 3))  # H and C swapped, W fastest
+    assert is_channels_last(np.zeros((2, 4, 5, 3)).transpose(0, 3, 1, 2))
+
+
+def _step(x: np.ndarray, w: np.ndarray, b: np.ndarray, g: np.ndarray):
+    xt, wt, bt = (tg.Tensor(a, requires_grad=True) for a in (x, w, b))
+    y = F.conv2d(xt, wt, bt, padding=1)
+    r = F.relu(y)
+    p = F.max_pool2d(r, 2)
+    (p * tg.Tensor(g)).sum().backward()
+    return y, r, p, xt.grad.data, wt.grad.data, bt.grad.data
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_conv_relu_pool_stay_channels_last_and_match_nchw(dtype):
+    x = rng.standard_normal((3, 8, 6, 7)).astype(dtype)
+    w = rng.standard_normal((5, 8, 3, 3)).astype(dtype)
+    b = rng.standard_normal(5).astype(dtype)
+    g = rng.standard_normal((3, 5, 3, 3)).astype(dtype)
+    y, r, p, dx, dw, db = _step(x, w, b, g)
+    assert is_channels_last(y.data) and is_channels_last(r.data) and is_channels_last(p.data)
+    # the same network on NCHW arrays: im2col convolution, contiguous ReLU and pooling
+    xt = tg.Tensor(x, requires_grad=True)
+    wt, bt = tg.Tensor(w, requires_grad=True), tg.Tensor(b, requires_grad=True)
+    flat = F.unfold(xt, 3, padding=1)  # (N, C*9, H*W)
+    y_ref = (wt.reshape(5, -1) @ flat).reshape(3, 5, 6, 7) + bt.reshape(1, 5, 1, 1)
+    p_ref = F.max_pool2d(F.relu(y_ref), 2)
+    (p_ref * tg.Tensor(g)).sum().backward()
+    tol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(p.data, p_ref.data, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dx, xt.grad.data, rtol=tol, atol=tol)
+    np.testing.assert_allclose(dw, wt.grad.data, rtol=tol, atol=tol * 10)
+    np.testing.assert_allclose(db, bt.grad.data, rtol=tol, atol=tol * 10)
+
+
+def test_max_pool_on_a_channels_last_view_equals_the_contiguous_result():
+    nhwc = rng.standard_normal((2, 6, 5, 4))
+    nhwc[0, 1, 1, :] = nhwc[0, 0, 0, :]  # ties: the first maximum wins in either layout
+    x = nhwc.transpose(0, 3, 1, 2)
+    for kw in ({"kernel_size": 2}, {"kernel_size": 3, "stride": 1, "padding": 1}):
+        a, c = tg.Tensor(x, requires_grad=True), tg.Tensor(np.ascontiguousarray(x), requires_grad=True)
+        pa, pc = F.max_pool2d(a, **kw), F.max_pool2d(c, **kw)
+        assert is_channels_last(pa.data)
+        np.testing.assert_array_equal(pa.data, pc.data)
+        n, channels, oh, ow = pa.shape
+        g = rng.standard_normal((n, oh, ow, channels)).transpose(0, 3, 1, 2)  # a channels-last gradient too
+        (pa * tg.Tensor(g)).sum().backward()
+        (pc * tg.Tensor(g)).sum().backward()
+        np.testing.assert_array_equal(a.grad.data, c.grad.data)
+        np.testing.assert_array_equal(pa.data, F.max_pool2d(tg.Tensor(np.ascontiguousarray(x)), **kw).data)
