@@ -48,6 +48,8 @@ class Function:
     The instance is the `ctx` both methods receive. `ctx.save_for_backward(*arrays)` keeps arrays
     for backward; `ctx.saved_tensors` returns them as Tensors, and an array that is one of the
     op's inputs or its output comes back as that very Tensor, so double backward flows through it.
+    Read values in backward only from there: `ctx.inputs` may hold an unsaved input as a StandIn,
+    whose shape and dtype are there but whose `data` raises.
     """
 
     # Defaults live on the class so creating a node costs no __init__ call (the hot path of every op).
