@@ -268,7 +268,7 @@ class Tensor:
         old = Tensor._make(self.data.copy(), self.grad_fn)
         old.name = self.name
         if self.grad_fn is not None and self.grad_fn.output is self:
-            self.grad_fn.track_output(old, replace=True)  # its hooks and saved output: the old version
+            self.grad_fn.replace_output(old)  # its hooks, retained grad and saved output: the old version
         new = recorded(old, value)
         if new.shape != self.shape:
             raise ShapeError(_update_shape_message(op, self.shape, np.shape(value)))

@@ -187,6 +187,17 @@ class Function:
         if self._output_ref is None or replace or self._output_ref() is None:
             self._output_ref = weakref.ref(tensor)
 
+    def replace_output(self, old: Tensor) -> None:
+        """An in-place update turned the output into the output of another node: `old`, a copy of
+        the values this node computed, becomes its output (and its saved output, if it saved it)."""
+        self._output_ref = weakref.ref(old)
+        if self._output_counter is not None:
+            saved = list(self._saved)
+            for i in range(0, len(saved), 3):
+                if saved[i] == _OUTPUT:
+                    saved[i + 1], saved[i + 2] = old.data, old._version
+            self._saved, self._output_counter = tuple(saved), old.version_counter()
+
     def release(self) -> None:
         """Drop what backward needed (after a non-retained pass): the saved arrays, and the data of
         every input but the leaves that require grad. The structure stays, as in PyTorch: each
