@@ -323,21 +323,23 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
     """Check `fn`'s backward against central finite differences for every input with requires_grad.
 
     Returns True, or raises `GradcheckError` (returns False if `raise_exception=False`) describing
-    the worst mismatches. Checked inputs must be float64: float32 ones are refused with a TypeError
+    the worst mismatches. The backward runs as in a training step: fn gets each checked input as an
+    intermediate (times 1), and every input an op does not save is held as a data-free stand-in
+    whatever its size, so a backward that reads an unsaved input fails here. Checked inputs must be float64: float32 ones are refused with a TypeError
     that says how to convert (usage errors raise even with `raise_exception=False`).
     """
     __tracebackhide__ = True
-    return _gradcheck(fn, inputs, eps, atol, rtol, raise_exception, nondet_tol, "gradcheck")
+    return _gradcheck(fn, inputs, eps, atol, rtol, raise_exception, nondet_tol, "gradcheck", True)
 
 
 def _gradcheck(fn: Callable[..., Any], inputs: Any, eps: float, atol: float, rtol: float,
-               raise_exception: bool, nondet_tol: float, who: str) -> bool:
+               raise_exception: bool, nondet_tol: float, who: str, as_intermediates: bool) -> bool:
     __tracebackhide__ = True
     inputs = _as_tuple(inputs)
     checked = _checked_inputs(inputs, who)
     before = _snapshot(inputs)
 
-    fed = _as_intermediates(inputs, checked)
+    fed = _as_intermediates(inputs, checked) if as_intermediates else inputs
     with enable_grad(), stand_ins_for_all_sizes():
         outputs = _call(fn, fed, who)
     problem = _check_not_mutated(inputs, before)
@@ -432,5 +434,7 @@ def gradgradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor |
     legend = (f"{who} (checking the map from fn's inputs and grad_outputs to fn's gradients: output k "
               f"is the gradient w.r.t. fn's input {checked}[k]; input j < {n_in} is fn's input j, input "
               f"{n_in} + k is the grad_output of fn's output {diff_out}[k])")
+    # fed the leaves themselves: first_derivative differentiates w.r.t. what it is given, and fn may
+    # use leaves it closes over (gradcheck is the check that feeds intermediates)
     return _gradcheck(first_derivative, tuple(inputs) + tuple(vs), eps, atol, rtol, raise_exception,
-                      0.0, legend)
+                      0.0, legend, False)
