@@ -267,8 +267,6 @@ class Tensor:
             self._refuse(op, "a tensor that shares its memory with a view or a detached tensor")
         old = Tensor._make(self.data.copy(), self.grad_fn)
         old.name = self.name
-        if self.grad_fn is not None and self.grad_fn.output is self:
-            self.grad_fn.replace_output(old)  # its hooks, retained grad and saved output: the old version
         new = recorded(old, value)
         if new.shape != self.shape:
             raise ShapeError(_update_shape_message(op, self.shape, np.shape(value)))
@@ -276,6 +274,8 @@ class Tensor:
             np.copyto(self.data, new.data, casting="same_kind")
         except TypeError:
             raise TypeError(_update_dtype_message(op, self, new.dtype)) from None
+        if self.grad_fn is not None and self.grad_fn.output is self:
+            self.grad_fn.replace_output(old)  # its hooks, retained grad and saved output: the old version
         if new.dtype != self.dtype:
             new = new.astype(self.dtype)
         self.grad_fn, self.requires_grad, self._hooks = new.grad_fn, True, None

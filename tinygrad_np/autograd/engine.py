@@ -39,11 +39,11 @@ def run_backward(
             if t.grad_fn is not None:
                 t.grad_fn.track_output(t)
     buffers: dict[Function, Tensor] = {}  # a node's output gradient, summed while it arrives
-    leaf_grads: dict[int, tuple[Tensor, Tensor]] = {}  # id(leaf) -> (leaf, its gradient summed so far)
+    leaf_grads: dict[int, list[Any]] = {}  # id(leaf) -> [leaf, its gradient summed so far, owned]
     with _Mode(create_graph):
         for root, grad in zip(roots, root_grads):
             if root.grad_fn is None:
-                _sum_leaf_grad(leaf_grads, root, grad)
+                _sum_leaf_grad(leaf_grads, root, grad, create_graph)
             else:
                 node = root.grad_fn
                 buffers[node] = buffers[node] + grad if node in buffers else grad
@@ -71,7 +71,7 @@ def run_backward(
                 parent = t.grad_fn
                 if parent is None:
                     if g is not None:
-                        _sum_leaf_grad(leaf_grads, t, g)
+                        _sum_leaf_grad(leaf_grads, t, g, create_graph)
                     continue
                 if g is not None:
                     summed = buffers.get(parent)
@@ -82,7 +82,7 @@ def run_backward(
                     ready.append(parent)
             if not retain_graph:
                 node.release()
-        for leaf, total in leaf_grads.values():  # each leaf's hooks run once, on its total gradient
+        for leaf, total, _ in leaf_grads.values():  # each leaf's hooks run once, on its total gradient
             _deliver_to_leaf(leaf, total, captured, create_graph)
     if captured is not None:
         return [captured[id(t)] for t in capture]  # type: ignore[union-attr]
@@ -175,11 +175,19 @@ def _finish_tensor_grad(
     return grad
 
 
-def _sum_leaf_grad(leaf_grads: dict[int, tuple[Tensor, Tensor]], leaf: Tensor, grad: Tensor) -> None:
-    """Add one incoming gradient of a leaf (used by several ops) to its total (out of place: an
-    incoming gradient may be shared with other inputs)."""
-    summed = leaf_grads.get(id(leaf))
-    leaf_grads[id(leaf)] = (leaf, grad if summed is None else summed[1] + grad)
+def _sum_leaf_grad(leaf_grads: dict[int, list[Any]], leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
+    """Add one incoming gradient of a leaf (used by several ops) to its total. An incoming gradient
+    may be shared with other inputs, so the first sum is out of place; later ones add in place into
+    that sum, which is the engine's own (under create_graph every sum is a recorded op)."""
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, grad, False]
+    elif create_graph:
+        entry[1] = entry[1] + grad
+    elif entry[2]:
+        np.add(entry[1].data, grad.data, out=entry[1].data)
+    else:
+        entry[1], entry[2] = Tensor._make(entry[1].data + grad.data, None), True
 
 
 def _deliver_to_leaf(

@@ -203,8 +203,9 @@ class Function:
         every input but the leaves that require grad. The structure stays, as in PyTorch: each
         other input becomes a data-free StandIn, so drawings still walk the whole graph."""
         self._saved = ()
+        name = type(self).__name__
         self.inputs = tuple(t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
-                            else StandIn.of(t, self.name) for t in self.inputs)
+                            else StandIn.of(t, name) for t in self.inputs)
         self._freed = True
 
     def __repr__(self) -> str:
