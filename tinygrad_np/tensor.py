@@ -168,7 +168,7 @@ class Tensor:
         """A new tensor sharing this one's data and version counter, cut from the graph
         (requires_grad=False): an in-place update through it is seen by the graph's checks."""
         t = Tensor._make(self.data, None)
-        t._counter = self.version_counter(shared=True)
+        t._counter = self._version_counter(shared=True)
         return t
 
     def numpy(self) -> np.ndarray:
@@ -209,9 +209,9 @@ class Tensor:
 
     @_version.setter
     def _version(self, value: int) -> None:
-        self.version_counter().value = value
+        self._version_counter().value = value
 
-    def version_counter(self, shared: bool = False) -> VersionCounter:
+    def _version_counter(self, shared: bool = False) -> VersionCounter:
         """This tensor's version counter, made on first use; `shared=True` marks it as shared with a
         view or a detached tensor of the same memory."""
         counter = self._counter

@@ -4,6 +4,8 @@ views and detached tensors, gradient accumulation after create_graph, numpy() an
 structure after backward. Each expected result is PyTorch's (computed here when torch is installed)."""
 from __future__ import annotations
 
+import gc
+import weakref
 from typing import Any
 
 import numpy as np
@@ -220,6 +222,22 @@ def test_hooks_registered_before_an_inplace_update_see_the_old_version() -> None
     close(x.grad, [3.0, 3.0])
 
 
+def test_a_recorded_update_makes_no_reference_cycle() -> None:
+    gc.disable()
+    try:
+        w = tg.Tensor([1.0, 2.0], requires_grad=True)
+        h = tg.Tensor([1.0, 1.0]) * 1.0
+        h += w
+        h *= w
+        nodes = [weakref.ref(h.grad_fn), weakref.ref(h.grad_fn.inputs[0].grad_fn)]
+        (h * 2.0).sum().backward()
+        close(w.grad, 2 * (1.0 + 2 * np.array([1.0, 2.0])))
+        del h
+        assert all(n() is None for n in nodes)  # freed by reference counting alone
+    finally:
+        gc.enable()
+
+
 def test_inplace_on_a_leaf_that_requires_grad_is_refused() -> None:
     w = tg.Tensor([1.0, 2.0], requires_grad=True)
     with pytest.raises(tg.GraphError, match=r"add_: in-place operation on a leaf that requires grad"):
@@ -260,15 +278,17 @@ def test_an_update_through_a_detached_tensor_is_detected() -> None:
         y.sum().backward()
 
 
+@pytest.mark.parametrize("recorded", [False, True], ids=["view made under no_grad", "recorded view"])
 @pytest.mark.parametrize("view", ["reshape", "transpose", "getitem", "detach_then_view"])
-def test_an_update_through_a_view_is_detected(view: str) -> None:
+def test_an_update_through_a_view_is_detected(view: str, recorded: bool) -> None:
     x = tg.Tensor(np.ones((2, 3)), requires_grad=True)
     y = x * x  # Mul saves x
     make = {"reshape": lambda t: t.reshape(-1), "transpose": lambda t: t.T, "getitem": lambda t: t[1:, :2],
             "detach_then_view": lambda t: t.detach()[0]}[view]
-    with tg.no_grad():
+    with tg.set_grad_enabled(recorded):
         v = make(x)
-        assert np.shares_memory(v.data, x.data)
+    assert np.shares_memory(v.data, x.data)
+    with tg.no_grad():
         v += 1.0
     assert x._version == 1
     with pytest.raises(tg.InplaceModificationError, match=r"Mul: "):

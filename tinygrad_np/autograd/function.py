@@ -171,7 +171,7 @@ class Function:
             ctx._saved, ctx._to_save = tuple(saved), ()
             if _OUTPUT in saved[::3]:
                 ctx.track_output(out)
-                ctx._output_counter = out.version_counter()
+                ctx._output_counter = out._version_counter()
         for t in inputs:
             if t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES:
                 ctx.inputs = _stand_ins(inputs, ctx._saved, ctx.name)
@@ -196,7 +196,7 @@ class Function:
             for i in range(0, len(saved), 3):
                 if saved[i] == _OUTPUT:
                     saved[i + 1], saved[i + 2] = old.data, old._version
-            self._saved, self._output_counter = tuple(saved), old.version_counter()
+            self._saved, self._output_counter = tuple(saved), old._version_counter()
 
     def release(self) -> None:
         """Drop what backward needed (after a non-retained pass): the saved arrays, and the data of
@@ -279,7 +279,7 @@ def _share_counter_if_view(out: Tensor, inputs: list[Tensor | None] | tuple[Tens
     base = out.data.base
     for t in inputs:
         if t is not None and (base is t.data or (base is not None and base is t.data.base)):
-            out._counter = t.version_counter(shared=True)
+            out._counter = t._version_counter(shared=True)
             return
 
 
