@@ -325,8 +325,9 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
     Returns True, or raises `GradcheckError` (returns False if `raise_exception=False`) describing
     the worst mismatches. The backward runs as in a training step: fn gets each checked input as an
     intermediate (times 1), and every input an op does not save is held as a data-free stand-in
-    whatever its size, so a backward that reads an unsaved input fails here. Checked inputs must be float64: float32 ones are refused with a TypeError
-    that says how to convert (usage errors raise even with `raise_exception=False`).
+    whatever its size, so a backward that reads an unsaved input fails here. Checked inputs must be
+    float64: float32 ones are refused with a TypeError that says how to convert (usage errors raise
+    even with `raise_exception=False`).
     """
     __tracebackhide__ = True
     return _gradcheck(fn, inputs, eps, atol, rtol, raise_exception, nondet_tol, "gradcheck", True)

@@ -1,6 +1,7 @@
 """Differential test against PyTorch: seeded random graphs of the public ops, with fan-out, reuse,
-broadcasting, hooks on leaves and intermediates, retain_grad, retained graphs (two backwards) and
-gradient accumulation after backward(create_graph=True); every value and every gradient must match.
+broadcasting, recorded in-place updates, hooks on leaves and intermediates, retain_grad, retained
+graphs (two backwards) and gradient accumulation after backward(create_graph=True); every value and
+every gradient must match.
 
 test_random_graphs.py checks random graphs against finite differences; its steps are closures over
 tinygrad_np tensors. Here a program is plain data (an op name and operand positions), so the same
@@ -49,6 +50,10 @@ def _np_op(op: str, xs: list[np.ndarray], kw: dict[str, Any]) -> np.ndarray:
     binary = {"add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "matmul": np.matmul}
     if op in binary:
         return binary[op](a, xs[1])
+    if op == "iadd_const":
+        return (0.5 + a) * xs[1]
+    if op == "imul_inter":
+        return a * xs[1] + a
     unary = {"exp": np.exp, "log": np.log, "tanh": np.tanh, "relu": lambda v: np.maximum(v, 0),
              "sigmoid": lambda v: 1 / (1 + np.exp(-v)), "transpose": np.transpose}
     if op in unary:
@@ -81,17 +86,19 @@ def make_program(seed: int) -> Program:
         i = int(rng.integers(len(values)))  # any earlier node: reuse and fan-out
         a = values[i]
         op = str(rng.choice(["add", "sub", "mul", "div", "matmul", "exp", "log", "tanh", "sigmoid", "relu",
-                             "sum", "mean", "reshape", "transpose", "getitem"]))
+                             "sum", "mean", "reshape", "transpose", "getitem", "iadd_const", "imul_inter"]))
         args: tuple[int, ...] = (i,)
         kw: dict[str, Any] = {}
-        if op in ("add", "sub", "mul", "div", "matmul"):
+        if op in ("add", "sub", "mul", "div", "matmul", "iadd_const", "imul_inter"):
             if op == "matmul":
-                fits = [j for j, b in enumerate(values) if a.ndim and b.ndim and a.shape[-1] == b.shape[0 if b.ndim == 1 else -2]
-                        and b.ndim <= 2 and a.ndim <= 2]
+                fits = [j for j, b in enumerate(values) if 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2
+                        and a.shape[-1] == b.shape[0]]
             else:
                 fits = [j for j, b in enumerate(values) if _broadcastable(a.shape, b.shape)]
             if op == "div":
                 fits = [j for j in fits if np.all(np.abs(values[j]) > 0.2)]
+            if op == "imul_inter":
+                fits = [j for j in fits if np.broadcast_shapes(a.shape, values[j].shape) == a.shape]
             if not fits:
                 continue
             args = (i, int(rng.choice(fits)))
@@ -120,8 +127,23 @@ def make_program(seed: int) -> Program:
 
 
 # -- one program, on either framework ---------------------------------------------------------------
+def _inplace(op: str, a: Any, b: Any, constant: Any) -> Any:
+    """In-place updates that enter the graph: into a constant (`c += a`), or of an intermediate."""
+    if op == "iadd_const":
+        c = constant(np.full(np.broadcast_shapes(tuple(a.shape), tuple(b.shape)), 0.5))
+        c += a
+        c *= b
+        return c
+    y = a * 1.0
+    y *= b
+    y += a
+    return y
+
+
 def _tg_op(op: str, xs: list[Any], kw: dict[str, Any]) -> Any:
     a = xs[0]
+    if op.startswith("i"):
+        return _inplace(op, a, xs[1], tg.Tensor)
     if op in ("add", "sub", "mul", "div", "matmul"):
         b = xs[1]
         return {"add": lambda: a + b, "sub": lambda: a - b, "mul": lambda: a * b, "div": lambda: a / b,
@@ -139,6 +161,8 @@ def _tg_op(op: str, xs: list[Any], kw: dict[str, Any]) -> Any:
 
 def _torch_op(op: str, xs: list[Any], kw: dict[str, Any]) -> Any:
     a = xs[0]
+    if op.startswith("i"):
+        return _inplace(op, a, xs[1], torch.tensor)
     if op in ("add", "sub", "mul", "div", "matmul"):
         return _tg_op(op, xs, kw)  # the operators mean the same in both
     if op in ("sum", "mean"):
