@@ -54,6 +54,7 @@ from typing import Any
 import numpy as np
 
 from .autograd.engine import grad as _grad
+from .autograd.function import stand_ins_for_all_sizes
 from .autograd.grad_mode import enable_grad, is_grad_enabled, no_grad
 from .errors import GraphError
 from .tensor import Tensor
@@ -106,6 +107,18 @@ def _call(fn: Callable[..., Any], inputs: tuple[Any, ...], who: str) -> tuple[Te
             raise TypeError(f"{who}: fn must return a Tensor or a tuple of Tensors; output {k} is a "
                             f"{type(out).__name__}.")
     return outputs
+
+
+def _as_intermediates(inputs: tuple[Any, ...], checked: list[int]) -> tuple[Any, ...]:
+    """The inputs fn gets for the analytical Jacobian: each checked leaf times 1, an intermediate, so
+    fn's ops see graph outputs as in a training step, where an input that backward does not save
+    is held as a data-free StandIn (gradcheck forces that for all sizes, so a backward that reads
+    an unsaved input fails here with the StandIn's error instead of in training)."""
+    fed = list(inputs)
+    with enable_grad():
+        for i in checked:
+            fed[i] = inputs[i] * 1.0
+    return tuple(fed)
 
 
 def _values(outputs: tuple[Tensor, ...]) -> list[np.ndarray]:
@@ -190,6 +203,8 @@ def _blame_shape_error(exc: GraphError, outputs: tuple[Tensor, ...], inputs: tup
     # the engine does not say which node raised: find the nodes of that op whose argument `arg`
     # has the expected shape, walking the recorded graph from the outputs
     by_id = {id(inputs[i]): i for i in checked}
+    # an input fed as an intermediate may be held by its consumer as a StandIn: match its node too
+    by_id.update({id(inputs[i].grad_fn): i for i in checked if inputs[i].grad_fn is not None})
     seen: set[int] = set()
     suspects: dict[int, str] = {}
     stack = [o.grad_fn for o in outputs if o.grad_fn is not None]
@@ -202,8 +217,9 @@ def _blame_shape_error(exc: GraphError, outputs: tuple[Tensor, ...], inputs: tup
         if type(node).__name__ == op and arg < len(node_inputs):
             t = node_inputs[arg]
             if t is not None and str(t.shape) == expected:
-                if id(t) in by_id:
-                    suspects[id(t)] = f"input {by_id[id(t)]} (shape {t.shape})"
+                i = by_id.get(id(t), by_id.get(id(t.grad_fn)))
+                if i is not None:
+                    suspects[id(t)] = f"input {i} (shape {t.shape})"
                 else:
                     suspects[id(t)] = f"an intermediate tensor of shape {t.shape} (argument {arg} of {op})"
         stack.extend(t.grad_fn for t in node_inputs if t is not None and t.grad_fn is not None)
@@ -220,7 +236,7 @@ def _blame_shape_error(exc: GraphError, outputs: tuple[Tensor, ...], inputs: tup
 
 
 def _analytical_jacobian(outputs: tuple[Tensor, ...], inputs: tuple[Any, ...], checked: list[int],
-                         ) -> tuple[list[list[np.ndarray]], list[list[bool]]]:
+                         fed: tuple[Any, ...]) -> tuple[list[list[np.ndarray]], list[list[bool]]]:
     """jac[k][j] by one vector-Jacobian product per output element; also whether any grad was None."""
     targets = [inputs[i] for i in checked]
     jac = [[np.zeros((out.size, t.size)) for t in targets] for out in outputs]
@@ -237,7 +253,7 @@ def _analytical_jacobian(outputs: tuple[Tensor, ...], inputs: tuple[Any, ...], c
                 with enable_grad():
                     grads = _grad(out, targets, grad_outputs=seed, retain_graph=True, allow_unused=True)
             except GraphError as exc:
-                raise GradcheckError(f"{_blame_shape_error(exc, outputs, inputs, checked)} (while "
+                raise GradcheckError(f"{_blame_shape_error(exc, outputs, fed, checked)} (while "
                                      f"back-propagating output {k}, shape {out.shape})") from exc
             except Exception as exc:
                 raise GradcheckError(
@@ -307,23 +323,27 @@ def gradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor | Seq
     """Check `fn`'s backward against central finite differences for every input with requires_grad.
 
     Returns True, or raises `GradcheckError` (returns False if `raise_exception=False`) describing
-    the worst mismatches. Checked inputs must be float64: float32 ones are refused with a TypeError
-    that says how to convert (usage errors raise even with `raise_exception=False`).
+    the worst mismatches. The backward runs as in a training step: fn gets each checked input as an
+    intermediate (times 1), and every input an op does not save is held as a data-free stand-in
+    whatever its size, so a backward that reads an unsaved input fails here. Checked inputs must be
+    float64: float32 ones are refused with a TypeError that says how to convert (usage errors raise
+    even with `raise_exception=False`).
     """
     __tracebackhide__ = True
-    return _gradcheck(fn, inputs, eps, atol, rtol, raise_exception, nondet_tol, "gradcheck")
+    return _gradcheck(fn, inputs, eps, atol, rtol, raise_exception, nondet_tol, "gradcheck", True)
 
 
 def _gradcheck(fn: Callable[..., Any], inputs: Any, eps: float, atol: float, rtol: float,
-               raise_exception: bool, nondet_tol: float, who: str,
+               raise_exception: bool, nondet_tol: float, who: str, as_intermediates: bool,
                headline: Callable[[list[int]], str | None] | None = None) -> bool:
     __tracebackhide__ = True
     inputs = _as_tuple(inputs)
     checked = _checked_inputs(inputs, who)
     before = _snapshot(inputs)
 
-    with enable_grad():
-        outputs = _call(fn, inputs, who)
+    fed = _as_intermediates(inputs, checked) if as_intermediates else inputs
+    with enable_grad(), stand_ins_for_all_sizes():
+        outputs = _call(fn, fed, who)
     problem = _check_not_mutated(inputs, before)
     if problem is None:
         for k, out in enumerate(outputs):
@@ -341,7 +361,7 @@ def _gradcheck(fn: Callable[..., Any], inputs: Any, eps: float, atol: float, rto
         return _fail(f"{who}: {problem}", raise_exception)
 
     try:
-        jac_a, unused = _analytical_jacobian(outputs, inputs, checked)
+        jac_a, unused = _analytical_jacobian(outputs, inputs, checked, fed)
     except GradcheckError as exc:
         if raise_exception:
             raise GradcheckError(f"{who}: {exc}") from exc.__cause__
@@ -430,5 +450,7 @@ def gradgradcheck(fn: Callable[..., Tensor | Sequence[Tensor]], inputs: Tensor |
                 f"`.data`), so its gradient w.r.t. input {', '.join(map(str, inputs_hit))} has no second "
                 f"derivative; write backward with Tensor ops, see docs/howto/new-op.md.")
 
+    # fed the leaves themselves: first_derivative differentiates w.r.t. what it is given, and fn may
+    # use leaves it closes over (gradcheck is the check that feeds intermediates)
     return _gradcheck(first_derivative, tuple(inputs) + tuple(vs), eps, atol, rtol, raise_exception,
-                      0.0, legend, left_the_graph)
+                      0.0, legend, False, left_the_graph)

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 import functools
-import gc
 import itertools
 from collections.abc import Callable, Sequence
-from typing import Any, NamedTuple, Union
+from typing import Any, NamedTuple, NoReturn, Union
 
 import numpy as np
 
@@ -39,7 +38,7 @@ class Tensor:
     whose gradient is accumulated into `.grad` by `backward()`.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_version", "_retains_grad",
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "name", "_counter", "_retains_grad",
                  "_hooks", "__weakref__")
     __array_ufunc__ = None  # make `ndarray + Tensor` call Tensor.__radd__ instead of NumPy's loop
 
@@ -52,7 +51,7 @@ class Tensor:
         self.grad: Tensor | None = None
         self.grad_fn = None
         self.name = name
-        self._version = 0
+        self._counter: VersionCounter | None = None  # made on first in-place update, view or detach
         self._retains_grad = False
         self._hooks: Hooks | None = None  # made on first hook
         self.requires_grad = False
@@ -68,7 +67,7 @@ class Tensor:
         t.grad_fn = grad_fn
         t.requires_grad = grad_fn is not None
         t.name = None
-        t._version = 0
+        t._counter = None
         t._retains_grad = False
         t._hooks = None
         return t
@@ -217,12 +216,21 @@ class Tensor:
         return _HookHandle(self._hooks, key)
 
     def detach(self) -> Tensor:
-        """A new tensor sharing this one's data, cut from the graph (requires_grad=False)."""
-        return Tensor._make(self.data, None)
+        """A new tensor sharing this one's data and version counter, cut from the graph
+        (requires_grad=False): an in-place update through it is seen by the graph's checks."""
+        t = Tensor._make(self.data, None)
+        t._counter = self._version_counter(shared=True)
+        return t
 
     def numpy(self) -> np.ndarray:
-        """The underlying NumPy array (shared, not copied)."""
-        return self.data
+        """The underlying NumPy array, shared, not copied. For a tensor that requires grad it is a
+        read-only view: writing through it would change values the graph saved, unseen by its
+        version checks (update such a tensor in place under `no_grad()`, or copy the array)."""
+        if not self.requires_grad:
+            return self.data
+        view = self.data.view()
+        view.flags.writeable = False
+        return view
 
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
@@ -243,33 +251,91 @@ class Tensor:
     def double(self) -> Tensor:
         return self.astype(np.float64)
 
-    # -- in-place updates (for optimizers and initialisers; they bump the version counter) ------
-    def _check_inplace(self, op: str) -> None:
-        if self.requires_grad and grad_mode._grad_enabled:
-            kind = "a leaf that requires grad" if self.grad_fn is None else "a tensor in a recorded graph"
-            raise GraphError(
-                f"{op}: in-place operation on {kind} (shape {self.shape}) while grad mode is on. "
-                f"Wrap it in `with tg.no_grad():` (as optimizers do) or use the out-of-place op."
-            )
-        self._version += 1
+    # -- version counter: how many times the memory was changed in place ---------------------------
+    @property
+    def _version(self) -> int:
+        """The version of this tensor's memory; a node saves it and backward checks it is unchanged."""
+        counter = self._counter
+        return 0 if counter is None else counter.value
 
-    def _update(self, op: str, update: Callable[[np.ndarray, Any], Any], value: Any) -> Tensor:
-        """Apply `update(self.data, value)` in place, turning NumPy's errors into ones naming `op`."""
-        self._check_inplace(op)
-        value = value.data if isinstance(value, Tensor) else value
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._version_counter().value = value
+
+    def _version_counter(self, shared: bool = False) -> VersionCounter:
+        """This tensor's version counter, made on first use; `shared=True` marks it as shared with a
+        view or a detached tensor of the same memory."""
+        counter = self._counter
+        if counter is None:
+            counter = self._counter = VersionCounter()
+        if shared:
+            counter.shared = True
+        return counter
+
+    # -- in-place updates --------------------------------------------------------------------------
+    # Under no_grad (optimizers, initialisers) they only change the memory and bump the version.
+    # In grad mode, an update with an operand that requires grad, or of a tensor in a recorded graph,
+    # is recorded: the tensor becomes the output of the op applied to its old version (PyTorch
+    # rebases the history the same way). A leaf that requires grad is refused, as in PyTorch.
+    def _recorded(self, op: str, value: Any) -> bool:
+        """Whether an in-place update of self with `value` must enter the graph (refusing a leaf)."""
+        if not grad_mode._grad_enabled:
+            return False
+        if self.requires_grad and self.grad_fn is None:
+            self._refuse(op, "a leaf that requires grad")
+        return self.grad_fn is not None or (isinstance(value, Tensor) and value.requires_grad)
+
+    def _refuse(self, op: str, kind: str) -> NoReturn:
+        raise GraphError(
+            f"{op}: in-place operation on {kind} (shape {self.shape}) while grad mode is on. "
+            f"Wrap it in `with tg.no_grad():` (as optimizers do) or use the out-of-place op."
+        )
+
+    def _update(self, op: str, update: Callable[[np.ndarray, Any], Any], value: Any,
+                recorded: Callable[[Tensor, Any], Tensor] | None = None) -> Tensor:
+        """Apply `update(self.data, value)` in place, turning NumPy's errors into ones naming `op`.
+        `recorded(old, value)` is the same update as graph ops, used when it must be recorded."""
+        if self._recorded(op, value):
+            if recorded is None:
+                self._refuse(op, "a tensor in a recorded graph")
+            return self._rebase(op, recorded, value)
+        raw = value.data if isinstance(value, Tensor) else value
         try:
-            update(self.data, value)
+            update(self.data, raw)
         except ValueError:
-            raise ShapeError(
-                f"{op}: cannot update a tensor of shape {self.shape} in place with a value of shape "
-                f"{np.shape(value)}: the value must broadcast to {self.shape}"
-            ) from None
+            raise ShapeError(_update_shape_message(op, self.shape, np.shape(raw))) from None
         except TypeError:
-            raise TypeError(
-                f"{op}: cannot update a tensor of dtype {self.dtype} (shape {self.shape}) in place with "
-                f"a value of dtype {np.asarray(value).dtype}: the result cannot be stored as {self.dtype} "
-                f"(NumPy's same-kind casting rule); use an out-of-place op or astype()"
-            ) from None
+            raise TypeError(_update_dtype_message(op, self, np.asarray(raw).dtype)) from None
+        self._version += 1
+        return self
+
+    def _rebase(self, op: str, recorded: Callable[[Tensor, Any], Tensor], value: Any) -> Tensor:
+        """Record an in-place update: compute it as graph ops on a copy of the old version (which
+        backward may read), write the result into this tensor's memory and make the last op's node
+        this tensor's grad_fn. A view or a detached tensor of the same memory would keep the old
+        history, so a tensor that shares its memory with one is refused."""
+        if self._counter is not None and self._counter.shared:
+            self._refuse(op, "a tensor that shares its memory with a view or a detached tensor")
+        if self.grad_fn is not None and self.grad_fn.consumed:
+            self._refuse(op, "a tensor that recorded ops already used (their gradients would follow "
+                             "its new history)")
+        old = Tensor._make(self.data.copy(), self.grad_fn)
+        old.name = self.name
+        new = recorded(old, value)
+        if new.shape != self.shape:
+            raise ShapeError(_update_shape_message(op, self.shape, np.shape(value)))
+        try:
+            np.copyto(self.data, new.data, casting="same_kind")
+        except TypeError:
+            raise TypeError(_update_dtype_message(op, self, new.dtype)) from None
+        if self.grad_fn is not None and self.grad_fn.output is self:
+            self.grad_fn.replace_output(old)  # its hooks, retained grad and saved output: the old version
+        if new.dtype != self.dtype:
+            new = new.astype(self.dtype)
+        self.grad_fn, self.requires_grad, self._hooks = new.grad_fn, True, None
+        if self._retains_grad:
+            self.grad_fn.track_output(self, replace=True)
+        self._version += 1
         return self
 
     def zero_(self) -> Tensor:
@@ -279,19 +345,22 @@ class Tensor:
         return self._update("fill_", _assign, value)
 
     def copy_(self, src: ArrayLike) -> Tensor:
-        return self._update("copy_", _copy, _to_array(src))
+        src = src if isinstance(src, Tensor) else _to_array(src)
+        return self._update("copy_", _copy, src, None if self.grad_fn is not None else _copied)
 
     def add_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
-        return self._update("add_", _add, other if alpha == 1.0 else _scaled(other, alpha, self.dtype))
+        value = other if alpha == 1.0 else _scaled(other, alpha, self.dtype)
+        return self._update("add_", _add, value, lambda old, v: old + v)
 
     def sub_(self, other: ArrayLike, alpha: float = 1.0) -> Tensor:
-        return self._update("sub_", _subtract, other if alpha == 1.0 else _scaled(other, alpha, self.dtype))
+        value = other if alpha == 1.0 else _scaled(other, alpha, self.dtype)
+        return self._update("sub_", _subtract, value, lambda old, v: old - v)
 
     def mul_(self, other: ArrayLike) -> Tensor:
-        return self._update("mul_", _multiply, other)
+        return self._update("mul_", _multiply, other, lambda old, v: old * v)
 
     def div_(self, other: ArrayLike) -> Tensor:
-        return self._update("div_", _divide, other)
+        return self._update("div_", _divide, other, lambda old, v: old / v)
 
     # `w -= lr * w.grad` updates w in place (allowed under no_grad, like the methods above)
     __iadd__ = add_
@@ -524,29 +593,10 @@ class Tensor:
         """
         value = value if isinstance(value, Tensor) else self._operand(value)
         index = shape_ops._plain_index(index)
-        record = grad_mode._grad_enabled and (self.requires_grad or value.requires_grad)
-        if not record:
-            indexing.IndexPut.apply(self.detach(), value.detach(), index=index, inplace=True)
-            self._mark_modified()
+        if self._recorded("__setitem__", value):
+            self._rebase("__setitem__", lambda old, v: indexing.IndexPut.apply(old, v, index=index), value)
             return
-        if self.requires_grad and self.grad_fn is None:
-            raise GraphError(f"__setitem__: a leaf tensor that requires grad (shape {self.shape}) cannot be "
-                             f"written in place while grad mode is on; wrap it in `with tg.no_grad():` or "
-                             f"write into a copy, e.g. `y = x * 1.0; y[index] = value`")
-        old = Tensor._make(self.data, self.grad_fn)  # this tensor's history so far, under a new name
-        old.requires_grad = self.requires_grad
-        out = indexing.IndexPut.apply(old, value, index=index, inplace=True)
-        self._mark_modified()
-        old._version = self._version
-        if old.requires_grad:  # nodes that already used this tensor keep its old history
-            _rebase_consumers(self, old)
-        self.grad_fn, self.requires_grad = out.grad_fn, True
-        self._hooks = None  # hooks registered before the write stay with the old history (its node keeps them)
-        if self._retains_grad:
-            self.grad_fn.track_output(self)
-
-    def _mark_modified(self) -> None:
-        """Count one in-place change of this tensor's data (see Function's saved-tensor check)."""
+        indexing.IndexPut.apply(Tensor._make(self.data, None), value.data, index=index, inplace=True)
         self._version += 1
 
     def index_put(self, index: Any, value: ArrayLike) -> Tensor:
@@ -865,9 +915,39 @@ def _divide(target: np.ndarray, value: Any) -> None:
 
 
 def _scaled(value: Any, alpha: float, dtype: np.dtype) -> Any:
-    """alpha * value in the target's dtype (a Tensor value is unwrapped)."""
-    value = value.data if isinstance(value, Tensor) else value
+    """alpha * value in the target's dtype (a Tensor that requires grad stays in the graph)."""
+    if isinstance(value, Tensor):
+        if value.requires_grad:
+            return value * alpha
+        value = value.data
     return alpha * np.asarray(value, dtype=dtype)
+
+
+def _copied(old: Tensor, src: Tensor) -> Tensor:
+    """copy_ as a graph op: the source broadcast to the target's shape (the old values are gone)."""
+    return src.broadcast_to(old.shape) if src.shape != old.shape else src * 1.0
+
+
+def _update_shape_message(op: str, shape: tuple[int, ...], value_shape: tuple[int, ...]) -> str:
+    return (f"{op}: cannot update a tensor of shape {shape} in place with a value of shape "
+            f"{value_shape}: the value must broadcast to {shape}")
+
+
+def _update_dtype_message(op: str, tensor: Tensor, dtype: np.dtype) -> str:
+    return (f"{op}: cannot update a tensor of dtype {tensor.dtype} (shape {tensor.shape}) in place with "
+            f"a value of dtype {dtype}: the result cannot be stored as {tensor.dtype} "
+            f"(NumPy's same-kind casting rule); use an out-of-place op or astype()")
+
+
+class VersionCounter:
+    """How many times a tensor's memory was changed in place. Views and detached tensors share
+    their base's counter, so an update through any of them is seen by the graph's checks."""
+
+    __slots__ = ("value", "shared")
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.shared = False  # True once a view or a detached tensor shares it
 
 
 def _shape_arg(args: tuple[Any, ...]) -> tuple[int, ...]:
@@ -900,22 +980,6 @@ def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _rebase_consumers(tensor: Tensor, old: Tensor) -> None:
-    """Point the nodes that already took `tensor` as an input at `old` (its history before an
-    in-place write): a node finds its parents through its input tensors, and PyTorch's edges are
-    fixed when an op is recorded, so their gradients must keep flowing into the old history."""
-    held_in = {id(h): h for h in gc.get_referrers(tensor) if type(h) is tuple}
-    if not held_in:
-        return
-    found = gc.get_referrers(*held_in.values())
-    # a node's attributes live in its __dict__, which Python before 3.11 reports instead of the node
-    dicts = [d for d in found if type(d) is dict and id(d.get("inputs")) in held_in]
-    nodes = [n for n in found + (gc.get_referrers(*dicts) if dicts else []) if isinstance(n, Function)]
-    for node in nodes:
-        if id(node.inputs) in held_in:
-            node.inputs = tuple(old if t is tensor else t for t in node.inputs)
 
 
 # The ops and the engine use Tensor, so they are imported once it exists.

@@ -49,8 +49,7 @@ def _put(index, value_from=None):
 
 
 def _setitem(x, v):
-    """The same write through `y[index] = v` on a copy (each call rebases y's history, which looks
-    for earlier users of y among all live objects: one case, kept small)."""
+    """The same write through `y[index] = v` on a copy (each call rebases y's history)."""
     y = x * 1.0
     y[1, np.array([0, 2])] = v
     return y * y

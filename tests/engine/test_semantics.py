@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
+from tinygrad_np.autograd.function import StandIn
 from tinygrad_np.errors import GraphError, InplaceModificationError
 
 
@@ -91,8 +92,11 @@ def test_backward_frees_saved_arrays():
     x = leaf(np.ones((100, 100)))
     y = x.exp()
     node = y.grad_fn
-    y.sum().backward()
-    assert node._saved == () and node.inputs == ()
+    loss = y.sum()
+    loss.backward()
+    assert node._saved == () and node.inputs == (x,)  # a leaf parameter is held, as PyTorch's AccumulateGrad
+    (held,) = loss.grad_fn.inputs  # an intermediate stays in the structure as a data-free stand-in
+    assert isinstance(held, StandIn) and held.grad_fn is node and held.shape == (100, 100)
 
 
 def test_non_scalar_backward_needs_grad_and_names_shape():

@@ -297,7 +297,7 @@ def test_graph_with_stand_in_inputs_is_drawn_whole():
 
     for op in walk([loss]).ops:
         op._saved, op._freed = (), True
-        op.inputs = tuple(StandIn.of(t) if t is not None and t.grad_fn is not None else t for t in op.inputs)
+        op.inputs = tuple(StandIn.of(t, op.name) if t is not None and t.grad_fn is not None else t for t in op.inputs)
     dot = _check_whole_cnn_drawing(loss, params)
     (conv_out,) = [d for s, d in dot.edges if s == dot.one("Conv2d")]
     assert dot.labels[conv_out] == "(2, 4, 8, 8) float64"  # a stand-in keeps the shape and dtype

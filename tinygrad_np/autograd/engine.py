@@ -38,11 +38,12 @@ def run_backward(
         for t in capture:  # a non-leaf's gradient is found through its node's output reference
             if t.grad_fn is not None:
                 t.grad_fn.track_output(t)
-    buffers: dict[Function, Tensor] = {}
+    buffers: dict[Function, Tensor] = {}  # a node's output gradient, summed while it arrives
+    leaf_grads: dict[int, list[Any]] = {}  # id(leaf) -> [leaf, its gradient summed so far, owned]
     with _Mode(create_graph):
         for root, grad in zip(roots, root_grads):
             if root.grad_fn is None:
-                _deliver_to_leaf(root, grad, captured, create_graph)
+                _sum_leaf_grad(leaf_grads, root, grad, create_graph)
             else:
                 node = root.grad_fn
                 buffers[node] = buffers[node] + grad if node in buffers else grad
@@ -64,13 +65,13 @@ def run_backward(
                 if t is None or not t.requires_grad:
                     continue
                 g = grads[i] if grads and needs[i] else None
-                if g is not None and (type(g) is not Tensor or g.data.shape != t.data.shape
-                                      or g.data.dtype != t.data.dtype or anomaly.enabled):
+                if g is not None and (type(g) is not Tensor or g.data.shape != t.shape
+                                      or g.data.dtype != t.dtype or anomaly.enabled):
                     g = _checked_grad(node, i, g, t)
                 parent = t.grad_fn
                 if parent is None:
                     if g is not None:
-                        _deliver_to_leaf(t, g, captured, create_graph)
+                        _sum_leaf_grad(leaf_grads, t, g, create_graph)
                     continue
                 if g is not None:
                     summed = buffers.get(parent)
@@ -81,6 +82,8 @@ def run_backward(
                     ready.append(parent)
             if not retain_graph:
                 node.release()
+        for leaf, total, _ in leaf_grads.values():  # each leaf's hooks run once, on its total gradient
+            _deliver_to_leaf(leaf, total, captured, create_graph)
     if captured is not None:
         return [captured[id(t)] for t in capture]  # type: ignore[union-attr]
     return None
@@ -132,15 +135,15 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
 def _checked_grad(node: Function, i: int, grad: Any, tensor: Tensor) -> Tensor:
     """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype (only
     gradients that are not that already come here)."""
-    expected = tensor.data
-    g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=expected.dtype))
-    if g.data.shape != expected.shape:
+    shape, dtype = tensor.shape, tensor.dtype  # a StandIn input has these, not its data
+    g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=dtype))
+    if g.data.shape != shape:
         raise GraphError(
             f"{node.name}.backward returned a gradient of shape {g.shape} for input {i}, "
-            f"which has shape {expected.shape}; a gradient must have its input's shape."
+            f"which has shape {shape}; a gradient must have its input's shape."
         )
-    if g.data.dtype != expected.dtype:
-        g = g.astype(expected.dtype)
+    if g.data.dtype != dtype:
+        g = g.astype(dtype)
     if anomaly.enabled:
         anomaly.check_backward(node, i, g.data)
     return g
@@ -172,27 +175,47 @@ def _finish_tensor_grad(
     return grad
 
 
+def _sum_leaf_grad(leaf_grads: dict[int, list[Any]], leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
+    """Add one incoming gradient of a leaf (used by several ops) to its total. An incoming gradient
+    may be shared with other inputs, so the first sum is out of place; later ones add in place into
+    that sum, which is the engine's own (under create_graph every sum is a recorded op)."""
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, grad, False]
+    elif create_graph:
+        entry[1] = entry[1] + grad
+    elif entry[2]:
+        np.add(entry[1].data, grad.data, out=entry[1].data)
+    else:
+        entry[1], entry[2] = Tensor._make(entry[1].data + grad.data, None), True
+
+
 def _deliver_to_leaf(
     leaf: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
 ) -> None:
+    """A leaf's total gradient: run its hooks, then capture it (tg.grad) or accumulate it into .grad."""
     if leaf._hooks:
         grad = _run_hooks(leaf._hooks, grad)
     if captured is not None:
         if id(leaf) in captured:
-            prev = captured[id(leaf)]
-            captured[id(leaf)] = grad if prev is None else prev + grad
+            captured[id(leaf)] = grad
         return
     _accumulate(leaf, grad, create_graph)
 
 
 def _accumulate(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:
-    """Add `grad` into `tensor.grad`: in place when no graph is wanted, as a graph op otherwise."""
-    if tensor.grad is None:
-        tensor.grad = grad if create_graph else Tensor(grad.data.copy())
-    elif create_graph:
-        tensor.grad = tensor.grad + grad
+    """Add `grad` into `tensor.grad`, as PyTorch's AccumulateGrad: `.grad` is the tensor's own (a
+    copy, never shared with another tensor or with a gradient the graph holds), and it is updated
+    in place only when no graph is recorded and it is not itself a graph's output; the update
+    bumps its version, so a graph that saved it notices."""
+    old = tensor.grad
+    if old is None:
+        tensor.grad = grad * 1.0 if create_graph and grad.requires_grad else Tensor._make(grad.data.copy(), None)
+    elif create_graph or old.grad_fn is not None:
+        tensor.grad = old + grad
     else:
-        tensor.grad.data += grad.data
+        old.data += grad.data
+        old._version += 1
 
 
 def backward(tensor: Tensor, grad: Tensor | np.ndarray | float | None, retain_graph: bool,

@@ -6,14 +6,15 @@ ops, so the backward pass can itself be recorded (`create_graph=True`) and diffe
 from __future__ import annotations
 
 import weakref
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 
 from ..errors import GraphError, InplaceModificationError, ShapeError
-from ..tensor import Hooks, Tensor
+from ..tensor import Hooks, Tensor, VersionCounter
 from . import anomaly, grad_mode
 
 # What a saved array turned out to be, resolved once when the op is recorded. A node keeps its saved
@@ -30,12 +31,26 @@ _NEEDS: dict[tuple[bool, ...], tuple[bool, ...]] = {}
 STAND_IN_BYTES = 1 << 16
 
 
+@contextmanager
+def stand_ins_for_all_sizes() -> Iterator[None]:
+    """Within the block every unread intermediate input is a StandIn, whatever its size: a small
+    check then takes the memory path of a large training step (gradcheck runs under it)."""
+    global STAND_IN_BYTES
+    saved, STAND_IN_BYTES = STAND_IN_BYTES, 0
+    try:
+        yield
+    finally:
+        STAND_IN_BYTES = saved
+
+
 class Function:
     """One node of the graph: subclass it and write `forward` and `backward` as static methods.
 
     The instance is the `ctx` both methods receive. `ctx.save_for_backward(*arrays)` keeps arrays
     for backward; `ctx.saved_tensors` returns them as Tensors, and an array that is one of the
     op's inputs or its output comes back as that very Tensor, so double backward flows through it.
+    Read values in backward only from there: `ctx.inputs` may hold an unsaved input as a StandIn,
+    whose shape and dtype are there but whose `data` raises.
     """
 
     # Defaults live on the class so creating a node costs no __init__ call (the hot path of every op).
@@ -44,10 +59,14 @@ class Function:
     _to_save: tuple[Any, ...] = ()
     _saved: tuple[Any, ...] = ()
     _output_ref: weakref.ReferenceType[Tensor] | None = None
+    # the version counter of the output's memory, kept when the output is saved: it tells whether
+    # the saved array was changed in place even once the output tensor itself is gone
+    _output_counter: VersionCounter | None = None
     # the hooks registered on the output tensor (its very dict): kept here, they run even once the
     # output itself has been dropped, as PyTorch's do
     output_hooks: Hooks | None = None
     _freed = False
+    consumed = False  # set once a recorded op takes this node's output as an input
     creation_traceback: str | None = None
     # True for ops that map each element on its own: graph drawings fold chains of them into one node
     elementwise = False
@@ -94,8 +113,8 @@ class Function:
                 tensor = self._output_ref() if self._output_ref is not None else None
                 if tensor is None:  # the user dropped the output; rebuild it around the same node
                     tensor = Tensor._make(obj, self)
-                else:
-                    _check_version(self, tensor, version, "its output")
+                    tensor._counter = self._output_counter
+                _check_version(self, tensor, version, "its output")
                 out.append(tensor)
             else:
                 out.append(Tensor._make(obj, None) if type(obj) is np.ndarray else Tensor(obj))
@@ -143,11 +162,16 @@ class Function:
         if anomaly.enabled:
             anomaly.check_forward(ctx, out_data)
         if not (record and grad_mode._grad_enabled):
-            return Tensor._make(out_data, None)
+            out = Tensor._make(out_data, None)
+            if out_data.base is not None:
+                _share_counter_if_view(out, inputs)
+            return out
         ctx.inputs = inputs = tuple(inputs)
         if kwargs:
             ctx.arguments = kwargs
         out = Tensor._make(out_data, ctx)
+        if out_data.base is not None:
+            _share_counter_if_view(out, inputs)
         if ctx._to_save:
             saved = []
             for a in ctx._to_save:
@@ -155,67 +179,119 @@ class Function:
             ctx._saved, ctx._to_save = tuple(saved), ()
             if _OUTPUT in saved[::3]:
                 ctx.track_output(out)
+                ctx._output_counter = out._version_counter()
+        large = False
         for t in inputs:
-            if t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES:
-                ctx.inputs = _stand_ins(inputs, ctx._saved)
-                break
+            if t is not None and t.grad_fn is not None:
+                t.grad_fn.consumed = True  # its output now feeds a recorded op: no in-place rebase
+                large = large or t.data.nbytes >= STAND_IN_BYTES
+        if large:
+            ctx.inputs = _stand_ins(inputs, ctx._saved, ctx.name)
         if anomaly.enabled:
             ctx.creation_traceback = anomaly.current_traceback()
         return out
 
-    def track_output(self, tensor: Tensor) -> None:
+    def track_output(self, tensor: Tensor, replace: bool = False) -> None:
         """Keep a weak reference to the output (made only when needed: a saved output, a hook,
-        retain_grad), so the node never keeps its output alive."""
-        if self._output_ref is None:
+        retain_grad), so the node never keeps its output alive. `replace` points it at another
+        tensor (an in-place update makes the old version the node's output)."""
+        if self._output_ref is None or replace or self._output_ref() is None:
             self._output_ref = weakref.ref(tensor)
 
+    def replace_output(self, old: Tensor) -> None:
+        """An in-place update turned the output into the output of another node: `old`, a copy of
+        the values this node computed, becomes its output (and its saved output, if it saved it)."""
+        self._output_ref = weakref.ref(old)
+        if self._output_counter is not None:
+            saved = list(self._saved)
+            for i in range(0, len(saved), 3):
+                if saved[i] == _OUTPUT:
+                    saved[i + 1], saved[i + 2] = old.data, old._version
+            self._saved, self._output_counter = tuple(saved), old._version_counter()
+
     def release(self) -> None:
-        """Drop what backward needed: saved arrays and input references (after a non-retained pass)."""
+        """Drop what backward needed (after a non-retained pass): the saved arrays, and the data of
+        every input but the leaves that require grad. The structure stays, as in PyTorch: each
+        other input becomes a data-free StandIn, so drawings still walk the whole graph."""
         self._saved = ()
-        self.inputs = ()
+        name = type(self).__name__
+        self.inputs = tuple(t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
+                            else StandIn.of(t, name) for t in self.inputs)
         self._freed = True
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
 
 
-_NAN_CELLS: dict[np.dtype, np.ndarray] = {}  # per dtype, the one read-only NaN all stand-ins view
-
-
 class StandIn(Tensor):
-    """Holds the place of an intermediate tensor in a node's `inputs` once backward needs only its
-    grad_fn, shape and dtype: `data` is a read-only NaN view of that shape that owns no memory, so
-    the real activation is freed when the caller drops it (PyTorch's nodes keep no more)."""
+    """Holds the place of a tensor in a node's `inputs` once backward needs only its grad_fn, shape
+    and dtype (an intermediate that backward does not read, or any input after a non-retained
+    backward). It owns no memory, so the real data is freed when the caller drops it (PyTorch's
+    nodes keep no more); reading its `data` raises an error that says how to keep it."""
 
-    __slots__ = ()
+    __slots__ = ("_shape", "_dtype", "_consumer")
 
     @staticmethod
-    def of(tensor: Tensor) -> StandIn:
-        """The stand-in of `tensor`: its grad_fn, shape, dtype and name, none of its memory."""
+    def of(tensor: Tensor, consumer: str) -> StandIn:
+        """The stand-in of `tensor` in the inputs of the op named `consumer`: its grad_fn, shape,
+        dtype and name, none of its memory."""
         stand_in = object.__new__(StandIn)
-        cell = _NAN_CELLS.get(tensor.dtype)
-        if cell is None:
-            cell = _NAN_CELLS[tensor.dtype] = np.full(1, np.nan, dtype=tensor.dtype)
-            cell.flags.writeable = False
-        stand_in.data = np.ndarray(tensor.shape, tensor.dtype, buffer=cell, strides=(0,) * tensor.ndim)
+        stand_in._shape, stand_in._dtype, stand_in._consumer = tensor.shape, tensor.dtype, consumer
         stand_in.grad, stand_in.grad_fn, stand_in.requires_grad = None, tensor.grad_fn, tensor.requires_grad
-        stand_in.name, stand_in._version, stand_in._retains_grad, stand_in._hooks = tensor.name, 0, False, None
+        stand_in.name, stand_in._counter, stand_in._retains_grad, stand_in._hooks = tensor.name, None, False, None
         return stand_in
+
+    @property  # type: ignore[override]
+    def data(self) -> np.ndarray:
+        made_by = f", made by <{self.grad_fn.name}>" if self.grad_fn is not None else ""
+        raise GraphError(
+            f"{self._consumer}: the values of an input (shape {self._shape}, dtype {self._dtype}{made_by}) "
+            f"were not kept: the graph keeps an input's data only when forward saves it, and frees "
+            f"saved data after backward. A backward that reads an input must save it in forward with "
+            f"`ctx.save_for_backward(x)` and read it back from `ctx.saved_tensors`."
+        )
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self._shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self._dtype
+
+    @property
+    def ndim(self) -> int:
+        return len(self._shape)
+
+    @property
+    def size(self) -> int:
+        return int(np.prod(self._shape))
 
     def __repr__(self) -> str:
         name = f", name={self.name!r}" if self.name else ""
-        return f"StandIn(shape={self.shape}, dtype={self.dtype}, grad_fn=<{self.grad_fn.name}>{name})"
+        made_by = f", grad_fn=<{self.grad_fn.name}>" if self.grad_fn is not None else ""
+        return f"StandIn(shape={self.shape}, dtype={self.dtype}{made_by}{name})"
 
 
-def _stand_ins(inputs: tuple[Tensor | None, ...], saved: tuple[Any, ...]) -> tuple[Tensor | None, ...]:
+def _stand_ins(inputs: tuple[Tensor | None, ...], saved: tuple[Any, ...], consumer: str) -> tuple[Tensor | None, ...]:
     """`inputs` with a StandIn for each large intermediate that backward does not read (not saved).
     Its hooks live on its node, and a retained gradient goes to the tensor itself if it is alive."""
     kept = {id(inputs[saved[i + 1]]) for i in range(0, len(saved), 3) if saved[i] == _INPUT}
     return tuple(
-        StandIn.of(t) if (t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES
+        StandIn.of(t, consumer) if (t is not None and t.grad_fn is not None and t.data.nbytes >= STAND_IN_BYTES
                           and id(t) not in kept) else t
         for t in inputs
     )
+
+
+def _share_counter_if_view(out: Tensor, inputs: list[Tensor | None] | tuple[Tensor | None, ...]) -> None:
+    """An output that is a NumPy view of an input's memory shares that input's version counter,
+    so an in-place update through either one is seen by the checks of nodes that saved the other."""
+    base = out.data.base
+    for t in inputs:
+        if t is not None and (base is t.data or (base is not None and base is t.data.base)):
+            out._counter = t._version_counter(shared=True)
+            return
 
 
 def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data: np.ndarray) -> tuple[Any, ...]:
