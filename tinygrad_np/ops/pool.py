@@ -50,7 +50,8 @@ def _index_dtype(geom: Geometry) -> np.dtype:
 
 # -- NumPy kernels ---------------------------------------------------------------------------------
 def max_pool_forward(x: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """The max of every window and the row-major offset of its first maximum (ties go to the first)."""
+    """The max of every window and the row-major offset of its first maximum (ties go to the first;
+    a window holding NaN has the max NaN and the offset of its last NaN, as PyTorch)."""
     out = np.empty(x.shape[:2] + geom.out, dtype=x.dtype)
     index = np.empty(out.shape, dtype=_index_dtype(geom))
     over_batch(lambda b: _max_pool_into(x[b], geom, out[b], index[b]), len(x), x.nbytes)
@@ -74,6 +75,11 @@ def _max_pool_into(x: np.ndarray, geom: Geometry, out: np.ndarray, index: np.nda
         np.not_equal(view, out, out=differs)
         searching &= differs
         index += searching
+    if out.dtype.kind == "f" and np.isnan(out).any():
+        # a NaN never equals the NaN maximum it caused: point such windows at their NaN instead
+        # (the last one, as PyTorch), so the gradient goes to the element that made the result
+        for k, view in enumerate(views):
+            np.copyto(index, k, where=np.isnan(view))
 
 
 def _select(grad: np.ndarray, chosen: np.ndarray, exact: bool, out: np.ndarray | None = None) -> np.ndarray:
