@@ -13,6 +13,7 @@ from .errors import GraphError, InplaceModificationError, ShapeError
 from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, uniform, zeros, zeros_like
 from .functions import concatenate, maximum, minimum, stack, where
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .check_op import CheckOpError, check_op
 from .serialization import CheckpointError, load, save
 from .random import get_rng_state, manual_seed, set_rng_state
 from .runtime import keep_freed_memory

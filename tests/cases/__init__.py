@@ -20,3 +20,10 @@ class Case:
     name: str = ""
     second_order: bool = True  # also run gradgradcheck
     kwargs: dict[str, Any] = field(default_factory=dict)  # extra tolerances for gradcheck (eps, atol, rtol)
+    # options for tg.check_op, run on each op's first case (e.g. check_empty=False), each justified
+    check_op: dict[str, Any] = field(default_factory=dict)
+
+    def with_check_op(self, **options: Any) -> Case:
+        """This case with options for tg.check_op (for cases made by a helper)."""
+        self.check_op = dict(self.check_op, **options)
+        return self

@@ -71,6 +71,18 @@ def test_gradgradcheck(case: Case) -> None:
     assert gradgradcheck(case.fn, _leaves(case), **kwargs)
 
 
+CHECK_OP_PARAMS = [pytest.param(cases[0], id=op) for op, cases in sorted(CASES.items())]
+
+
+@pytest.mark.parametrize("case", CHECK_OP_PARAMS)
+def test_check_op(case: Case) -> None:
+    """Every op's first case through tg.check_op: float32, non-contiguous, stand-in, empty-batch,
+    routed and finite-at-zero properties (gradcheck and gradgradcheck run on every case above)."""
+    options = dict(case.kwargs, second_order=case.second_order)
+    options.update(case.check_op)
+    assert tg.check_op(case.fn, *case.inputs, **options)
+
+
 def test_case_modules_import() -> None:
     assert not IMPORT_ERRORS, "case modules that failed to import:\n" + "\n".join(
         f"{name}:\n{tb}" for name, tb in IMPORT_ERRORS.items())

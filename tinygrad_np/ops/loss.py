@@ -16,6 +16,7 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .activation import Softmax, require_float_tensor, shifted_exp
+from .elementwise import Masked
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy_with_logits"]
 
@@ -159,7 +160,8 @@ def cross_entropy(logits: Tensor, target: Any, reduction: str = "mean", label_sm
 
 
 class NLLLoss(Function):
-    """Negative log-likelihood: -log_probs[n, target[n]], reduced; the gradient is -one-hot * upstream."""
+    """Negative log-likelihood: -log_probs[n, target[n]], reduced; the gradient is -upstream at the
+    target class and 0 elsewhere."""
 
     @staticmethod
     def forward(ctx, log_probs, target, reduction="mean"):
@@ -168,9 +170,10 @@ class NLLLoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        onehot = np.zeros(ctx.shape, dtype=grad.dtype)
-        np.put_along_axis(onehot, np.expand_dims(ctx.target, 1), -1, axis=1)
-        return _const(onehot) * _reduction_grad(grad, ctx.reduction, ctx.target.size)
+        picked = np.zeros(ctx.shape, dtype=bool)
+        np.put_along_axis(picked, np.expand_dims(ctx.target, 1), True, axis=1)
+        # selected, not multiplied by a one-hot: the other classes get exactly 0 even for an inf upstream
+        return Masked.apply(-_reduction_grad(grad, ctx.reduction, ctx.target.size).broadcast_to(ctx.shape), picked)
 
 
 def nll_loss(log_probs: Tensor, target: Any, reduction: str = "mean") -> Tensor:

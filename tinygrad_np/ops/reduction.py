@@ -114,11 +114,13 @@ class Var(_Reduction):
     def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axes = _Reduction.setup(ctx, x, axis, "var")
         count = int(np.prod([x.shape[a] for a in axes]))
-        if ddof >= count:
+        if ddof >= count > 0:  # no elements at all: NaN (the mean of nothing), as PyTorch
             raise ShapeError(f"var: ddof={ddof} leaves no degrees of freedom for {count} element(s) per "
                              f"result (shape {x.shape}, axis {axis}); expected ddof < {count}")
-        ctx.divisor = count - ddof
+        ctx.divisor = max(count - ddof, 1)  # (with no elements the gradient is empty anyway)
         ctx.save_for_backward(x)
+        if count == 0:
+            return np.full(_kept_shape(x.shape, axes) if keepdims else _reduced_shape(x.shape, axes), np.nan, x.dtype)
         return np.var(x, axis=axes, keepdims=keepdims, ddof=ddof)
 
     @staticmethod
