@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -233,7 +234,8 @@ def _empty(fn, examples, checked, batched: list[int], batch_axis: int) -> list[s
             args[i] = Tensor(a) if isinstance(examples[i], Tensor) else a
     what = f"empty batch (axis {batch_axis}; {_shapes(arrays, checked)})"
     try:
-        with np.errstate(all="ignore"):
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # NumPy's "mean of empty slice": NaN is the answer
             run = _Run(fn, _make(tuple(args), checked, arrays), checked)
     except Exception as exc:  # noqa: BLE001 - reported as the property's failure
         return [f"{what}: raised {type(exc).__name__}: {exc}"]

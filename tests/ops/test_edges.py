@@ -100,6 +100,17 @@ def test_masked_double_backward_routes_too():
     same(gg.data, [0.0, 2 * 2, 2 * 2])
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_select_kernel_matches_its_reference_bit_for_bit(dtype):
+    from tinygrad_np.ops.elementwise import select_into, select_reference
+    grad = np.array([[1.0, -0.0, np.inf, -np.inf], [np.nan, 2.5, 0.0, -np.nan]], dtype=dtype)
+    mask = np.array([[True, True, False, True], [False, True, False, True]])
+    for g, m in [(grad, mask), (grad.T, mask.T), (np.broadcast_to(grad[:1], (3, 4)), np.broadcast_to(mask[1], (3, 4)))]:
+        out = np.empty(g.shape, dtype)
+        select_into(out, g, m)
+        assert out.tobytes() == np.ascontiguousarray(select_reference(g, m)).tobytes()
+
+
 # -- pow ---------------------------------------------------------------------------------------
 BASES = [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, -1.0, -1.0, -2.0, 2.0, 0.5]
 EXPONENTS = [0.0, -1.0, 1.0, 0.5, 2.0, -0.5, 2.0, 0.5, 3.0, 0.0, -2.0]

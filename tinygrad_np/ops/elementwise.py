@@ -10,21 +10,44 @@ from ..parallel import over_rows
 from ..tensor import Tensor
 
 
+_SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def select_reference(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """grad where mask, else 0: the plain NumPy statement of `select_into`."""
+    return np.where(mask, grad, np.zeros((), grad.dtype))
+
+
+def select_into(out: np.ndarray, grad: np.ndarray, mask: np.ndarray) -> None:
+    """out = grad where the boolean mask, else +0.0, exactly (inf and NaN kept or dropped, never
+    multiplied).
+
+    np.where and copyto(where=) are many times slower than a multiply on a random mask, so the mask
+    becomes integers of grad's size, -1 (all bits set) for True and 0 for False, ANDed with grad's
+    bits: two passes, as fast as multiplying by a 0/1 mask, which 0 * inf = NaN rules out.
+    """
+    int_type = _SAME_SIZE_INT.get(out.itemsize) if out.dtype.kind == "f" else None
+    if int_type is None:  # another dtype: the reference
+        out[...] = select_reference(grad, mask)
+        return
+    bits = out.view(int_type)
+    np.negative(mask.view(np.int8), out=bits)  # False, True -> 0, -1
+    np.bitwise_and(bits, grad.view(int_type), out=bits)
+
+
 class Masked(Function):
     """grad (times `weight`, if given) where `mask` is True, else exactly 0: how ReLU, clip, abs,
-    maximum/minimum and max/min route their gradient. The routed-away part is selected out, never
-    multiplied by 0, so an inf or NaN there cannot leak in (0 * inf is NaN). `mask` and `weight`
-    broadcast to grad's shape and are constants: the op is linear in grad and its backward is itself."""
+    maximum/minimum, max/min, dropout and nll_loss route their gradient. The routed-away part is
+    selected out, never multiplied by 0, so an inf or NaN there cannot leak in (0 * inf is NaN).
+    `mask` and `weight` broadcast to grad's shape and are constants: the op is linear in grad and its
+    backward is itself."""
 
     @staticmethod
     def forward(ctx, grad, mask, weight=None):
         ctx.mask, ctx.weight = mask, weight
-        out = np.zeros(grad.shape, grad.dtype)  # fresh zeroed pages: the routed-away part costs nothing
-        mask = np.broadcast_to(mask, grad.shape)
-
-        def rows(r):
-            np.copyto(out[r], grad[r], where=mask[r])
-        over_rows(rows, out)
+        out = np.empty(grad.shape, grad.dtype)
+        mask = np.broadcast_to(np.asarray(mask, dtype=bool), grad.shape)
+        over_rows(lambda r: select_into(out[r], grad[r], mask[r]), out)
         if weight is not None:
             out *= weight  # finite weights: the zeros stay zeros
         return out
