@@ -207,11 +207,13 @@ EMPTY = [  # (name, fn, input shapes, torch fn or None)
      lambda x, w, b: torch.nn.functional.batch_norm(x, None, None, w, b, training=True)),
     ("linear", lambda x, w, b: F.linear(x, w, b), [(0, 3), (2, 3), (2,)], torch.nn.functional.linear if torch else None),
     ("matmul-inner", lambda a, b: a @ b, [(2, 0), (0, 3)], lambda a, b: a @ b),
+    ("var-all", lambda x: x.var(), [(0, 3)], lambda x: x.var(correction=0)),
     ("cross_entropy-sum", lambda x: F.cross_entropy(x, np.zeros(0, dtype=np.int64), reduction="sum"), [(0, 3)],
      lambda x: torch.nn.functional.cross_entropy(x, torch.zeros(0, dtype=torch.long), reduction="sum")),
 ]
 
 
+@pytest.mark.filterwarnings("ignore:Mean of empty slice", "ignore:var\\(\\)")  # NaN is the answer, as PyTorch
 @pytest.mark.parametrize("name, fn, shapes, tfn", EMPTY, ids=[e[0] for e in EMPTY])
 def test_empty_batches_run_forward_and_backward(name, fn, shapes, tfn):
     out, leaves = _empty_case(fn, *shapes)
@@ -272,6 +274,9 @@ PROMOTIONS = [  # (name, tinygrad expression, torch expression)
     ("f64*arange", lambda: tg.ones(3, dtype=np.float64) * tg.arange(3),
      lambda: torch.ones(3, dtype=torch.float64) * torch.arange(3)),
     ("arange*2", lambda: tg.arange(3) * 2, lambda: torch.arange(3) * 2),
+    ("maximum", lambda: tg.maximum(tg.arange(3), tg.ones(3)), lambda: torch.maximum(torch.arange(3), torch.ones(3))),
+    ("where", lambda: tg.where(np.array([True, False, True]), tg.arange(3), 0.5),
+     lambda: torch.where(torch.tensor([True, False, True]), torch.arange(3), 0.5)),
 ]
 
 

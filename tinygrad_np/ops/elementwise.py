@@ -335,6 +335,7 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
@@ -349,6 +350,7 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
         ctx.save_for_backward(a, b)
         return np.minimum(a, b)
 
@@ -381,7 +383,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = np.asarray(condition, dtype=bool)
-        return np.where(ctx.condition, a, b)
+        return np.where(ctx.condition, *_float_pair(a, b))
 
     @staticmethod
     def backward(ctx, grad):
