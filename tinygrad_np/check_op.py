@@ -9,7 +9,9 @@ differentiable op must have, on inputs derived from the examples.
 - empty batch: a batch of 0 along `batch_axis` runs forward and backward, with zero-size or zero
   gradients;
 - routed: an input element that no output depends on keeps a gradient of exactly 0 even when
-  every upstream gradient is inf (a gradient routed away is selected out, not multiplied by 0);
+  every upstream gradient is inf (a gradient routed away is selected out, not multiplied by 0).
+  It runs on the examples as given, so give generic values: an exact 0 that makes a product's
+  derivative 0 (d(x * y)/dy at x = 0) looks like a routed-away element, and 0 * inf is NaN there;
 - finite: with zeros in an input, the gradient is finite wherever the function and its
   finite-difference derivative are.
 
