@@ -275,6 +275,8 @@ PROMOTIONS = [  # (name, tinygrad expression, torch expression)
      lambda: torch.ones(3, dtype=torch.float64) * torch.arange(3)),
     ("arange*2", lambda: tg.arange(3) * 2, lambda: torch.arange(3) * 2),
     ("maximum", lambda: tg.maximum(tg.arange(3), tg.ones(3)), lambda: torch.maximum(torch.arange(3), torch.ones(3))),
+    ("concatenate", lambda: tg.concatenate([tg.arange(2), tg.ones(2)]), lambda: torch.cat([torch.arange(2), torch.ones(2)])),
+    ("stack", lambda: tg.stack([tg.ones(2), tg.arange(2)]), lambda: torch.stack([torch.ones(2), torch.arange(2)])),
     ("where", lambda: tg.where(np.array([True, False, True]), tg.arange(3), 0.5),
      lambda: torch.where(torch.tensor([True, False, True]), torch.arange(3), 0.5)),
 ]
