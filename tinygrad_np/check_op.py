@@ -73,17 +73,22 @@ def _make(examples: tuple[Any, ...], checked: list[int], arrays: dict[int, np.nd
 
 
 def _batched(examples: tuple[Any, ...], batch_axis: int | None, batched: Sequence[int] | None) -> list[int]:
-    """The inputs that carry the batch axis: given, or the arrays as long along it as the first one."""
+    """The inputs that carry the batch axis: given, or guessed. The guess takes the float input with
+    the most axes as the batch's reference, then every float input with as many axes and every other
+    array (integer targets) as long along `batch_axis` as it (an input with fewer axes broadcasts)."""
     if batch_axis is None:
         return []
     if batched is not None:
         return list(batched)
     arrays = [(i, _array(x)) for i, x in enumerate(examples) if isinstance(x, (np.ndarray, Tensor))]
     arrays = [(i, a) for i, a in arrays if a.ndim > batch_axis]
-    if not arrays:
+    floats = [a for i, a in arrays if _is_checked(examples[i])]
+    if not floats:
         return []
-    n = arrays[0][1].shape[batch_axis]
-    return [i for i, a in arrays if a.shape[batch_axis] == n]
+    reference = max(floats, key=lambda a: a.ndim)
+    n = reference.shape[batch_axis]
+    return [i for i, a in arrays if a.shape[batch_axis] == n
+            and (a.ndim == reference.ndim or not _is_checked(examples[i]))]
 
 
 def _noncontiguous(a: np.ndarray) -> np.ndarray:
@@ -189,32 +194,53 @@ def _noncontiguous_inputs(fn, examples, checked, ref: _Run) -> list[str]:
     return _compare_runs(run, ref, "non-contiguous inputs (against contiguous)", 1e-10, 1e-12)
 
 
-def _stand_in(fn, examples, checked, batched: list[int], batch_axis: int | None) -> list[str]:
-    """The same inputs as intermediates, once held by stand-ins and once kept: equal gradients."""
-    tiled = [i for i in batched if i in checked]
-    arrays = {i: np.asarray(_array(examples[i]), dtype=np.float64) for i in checked}
+def _tiled(examples: tuple[Any, ...], checked: list[int], batched: list[int], batch_axis: int,
+           reps: int) -> tuple[tuple[Any, ...], dict[int, np.ndarray]]:
+    """fn's arguments and the checked inputs' arrays with the batched inputs repeated `reps` times
+    along the batch axis."""
     args = list(examples)
+    arrays = {i: np.asarray(_array(examples[i]), dtype=np.float64) for i in checked}
+    for i in batched:
+        a = _array(examples[i])
+        tile = [1] * a.ndim
+        tile[batch_axis] = reps
+        tiled = np.tile(a, tile)
+        if i in checked:
+            arrays[i] = tiled.astype(np.float64)
+        else:
+            args[i] = Tensor(tiled) if isinstance(examples[i], Tensor) else tiled
+    return tuple(args), arrays
+
+
+def _grows_with_the_batch(fn, examples, checked, batched: list[int], batch_axis: int) -> bool:
+    """Whether doubling the batch at most doubles every output: the batched inputs were guessed
+    right (an input broadcast against another along the batch axis would square the output)."""
+    sizes = []
+    for reps in (1, 2):
+        args, arrays = _tiled(examples, checked, batched, batch_axis, reps)
+        with no_grad(), np.errstate(all="ignore"):
+            sizes.append([o.size for o in _call(fn, _make(args, checked, arrays), "check_op")])
+    return all(two <= 2 * one for one, two in zip(*sizes))
+
+
+def _stand_in(fn, examples, checked, batched: list[int], batch_axis: int | None) -> list[str]:
+    """The same inputs as intermediates, once held by stand-ins and once kept: equal gradients.
+    The batched inputs are repeated until the largest one passes the stand-in threshold; without a
+    batch (or if the batch guess is wrong) every intermediate counts as large instead."""
     threshold = function.STAND_IN_BYTES
-    if tiled and batch_axis is not None:
-        smallest = min(max(arrays[i].nbytes, 1) for i in tiled)
-        reps = max(1, math.ceil(threshold / smallest))
-        for i in batched:
-            a = _array(examples[i])
-            tile = [1] * a.ndim
-            tile[batch_axis] = reps
-            tiled_a = np.tile(a, tile)
-            if i in checked:
-                arrays[i] = tiled_a.astype(np.float64)
-            else:
-                args[i] = Tensor(tiled_a) if isinstance(examples[i], Tensor) else tiled_a
+    tiled = [i for i in batched if i in checked]
+    if tiled and batch_axis is not None and _grows_with_the_batch(fn, examples, checked, batched, batch_axis):
+        largest = max(max(np.asarray(_array(examples[i])).size * 8, 1) for i in tiled)  # as float64
+        args, arrays = _tiled(examples, checked, batched, batch_axis, max(1, math.ceil(threshold / largest)))
     else:
-        threshold = 0  # no batch to enlarge: every intermediate counts as large
+        args, arrays = _tiled(examples, checked, [], 0, 1)
+        threshold = 0
     saved = function.STAND_IN_BYTES
     try:
         function.STAND_IN_BYTES = threshold
-        run = _Run(fn, _make(tuple(args), checked, arrays), checked, intermediates=True)
+        run = _Run(fn, _make(args, checked, arrays), checked, intermediates=True)
         function.STAND_IN_BYTES = 1 << 62  # nothing is large: the normal path
-        ref = _Run(fn, _make(tuple(args), checked, arrays), checked, run.seeds, intermediates=True)
+        ref = _Run(fn, _make(args, checked, arrays), checked, run.seeds, intermediates=True)
     finally:
         function.STAND_IN_BYTES = saved
     return _compare_runs(run, ref, f"stand-in path (intermediate inputs of {_shapes(arrays, checked)}, "

@@ -81,7 +81,8 @@ CASES["BinaryCrossEntropyWithLogits"] = [
     Case(lambda x, y=_rng.integers(0, 2, (5,)).astype(np.float32): F.binary_cross_entropy_with_logits(
         x, y, reduction="sum"), (randn(5, scale=3.0),), name="sum-hard-targets"),
     Case(lambda x, y: F.binary_cross_entropy_with_logits(x, y, reduction="none"),
-         (np.array([-40.0, -1.0, 0.0, 1.0, 40.0]), unit(5)), name="none-saturated-and-0"),
+         (np.array([-40.0, -1.0, 0.0, 1.0, 40.0]), unit(5)), name="none-saturated-and-0",
+         check_op=dict(check_routed=False)),  # the logit 0 zeroes the target's derivative by value, not by routing
     Case(lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, pos_weight=w),
          (randn(4, 3, scale=2.0), unit(4, 3), positive(3)), name="pos_weight-per-class"),
     Case(lambda x, y, w: F.binary_cross_entropy_with_logits(x, y, reduction="none", pos_weight=w),
