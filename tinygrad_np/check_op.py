@@ -362,9 +362,10 @@ def check_op(fn: Callable[..., Tensor | Sequence[Tensor]], *example_inputs: Any,
     `eps`, `atol`, `rtol`, `nondet_tol` go to gradcheck/gradgradcheck; `float32_rtol`/`float32_atol`
     bound float32 results against float64 ones. `batch_axis` is the axis along which examples are
     independent samples (None: no batch, so no empty-batch check), and `batched` the positions of
-    the inputs that carry it (default: the arrays as long along it as the first one). The other
-    flags turn single properties off. Returns True, or raises `CheckOpError` listing every failed
-    property (returns False with `raise_exception=False`).
+    the inputs that carry it; by default the float input with the most axes, the float inputs with
+    as many axes and the integer arrays as long along `batch_axis` as it. The other flags turn
+    single properties off. Returns True, or raises `CheckOpError` listing every failed property
+    (returns False with `raise_exception=False`).
     """
     __tracebackhide__ = True
     examples = tuple(example_inputs)

@@ -282,6 +282,5 @@ plt.show()
 
 # %% [markdown]
 # In the library, each op's cases live in `tests/cases/<area>.py` as `Case(fn, inputs)` entries, and
-# one central test runs `gradcheck` and `gradgradcheck` on all of them and `check_op` on each op's
-# first case; an op without a case fails the suite. See the how-to page "Write a new op" in the
-# documentation.
+# one central test runs `gradcheck`, `gradgradcheck` and `check_op` on all of them; an op without a
+# case fails the suite. See the how-to page "Write a new op" in the documentation.

@@ -98,8 +98,7 @@ CASES["Conv2d"] = [
 ]
 
 CASES["ConvTranspose2d"] = [
-    # the batch (2) and the bias (2 output channels) have the same length: only x is batched
-    _conv_t((2, 3, 3, 4), (3, 2, 3, 3), padding=1).with_check_op(batched=(0,)),
+    _conv_t((2, 3, 3, 4), (3, 2, 3, 3), padding=1),
     _conv_t((1, 2, 3, 3), (2, 3, 3, 2), stride=2, padding=1, output_padding=1),
     _conv_t((1, 4, 3, 2), (4, 1, 2, 3), stride=(2, 3), groups=2, dilation=(1, 2)),
     _conv_t((2, 2, 4, 3), (2, 2, 3, 3), stride=1, dilation=2, output_padding=1, padding=2, bias=False),

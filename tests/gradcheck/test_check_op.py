@@ -119,6 +119,10 @@ def test_batched_inputs_are_found_by_length_and_can_be_given():
     assert tg.check_op(lambda x, w: x @ w, X, w)  # w's axis 0 is 4, not the batch of 3
     assert tg.check_op(lambda x, w: x @ w, X, w, batched=(0,), batch_axis=0)
     assert tg.check_op(lambda x: x.sum(axis=1), X, batch_axis=None)
+    # both (3, 1) inputs look batched, but b.T puts b's batch on the other axis: doubling the batch
+    # would quadruple the output, so the stand-in check does not enlarge it
+    col = rng.standard_normal((3, 1))
+    assert tg.check_op(lambda a, b: a * b.T, col, col + 1, check_empty=False)
 
 
 class MultipliedMask(Function):  # ReLU routed by multiplying with a 0/1 mask: 0 * inf is NaN
