@@ -14,6 +14,7 @@ from .creation import arange, eye, full, ones, ones_like, rand, randn, tensor, u
 from .functions import (cat, concatenate, cos, cumsum, expm1, flip, gather, index_select, log1p, masked_fill,
                         maximum, minimum, roll, scatter, scatter_add, sin, sort, stack, topk, where)
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from .check_op import CheckOpError, check_op
 from .serialization import CheckpointError, load, save
 from .random import get_rng_state, manual_seed, set_rng_state
 from .runtime import keep_freed_memory

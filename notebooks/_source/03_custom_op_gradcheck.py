@@ -224,6 +224,44 @@ print("input kept away from the kink passes:", gradcheck(LeakyReLU.apply, tg.Ten
 # e.g. a permutation times 0.1), no values near the bounds of `clip`, positive values away from 0 for
 # `log`, `sqrt` and division.
 #
+# ## The edges, in one call: check_op
+#
+# `gradcheck` proves the gradient at the points you chose. `tg.check_op(fn, *examples)` runs it (and
+# `gradgradcheck`) and then sweeps the edges from the same examples: float32 in gives float32 out and
+# float32 gradients; transposed, strided inputs give the same numbers; large intermediate inputs, which
+# a node may hold as stand-ins with their data freed, give the same gradients; an empty batch runs;
+# an element that no output depends on keeps a gradient of exactly 0 even for an inf upstream gradient;
+# and with zeros in the inputs the gradient stays finite wherever the function is. Float arrays among
+# the examples are the checked inputs.
+
+# %%
+print("softplus passes check_op:", tg.check_op(softplus, rng.standard_normal((4, 3))))
+
+
+class MaskedReLU(tg.Function):
+    """ReLU whose backward multiplies by a 0/1 mask: fine for finite gradients, but 0 * inf is NaN."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.mask = (x > 0).astype(x.dtype)
+        return x * ctx.mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad * tg.Tensor(ctx.mask)
+
+
+try:
+    tg.check_op(MaskedReLU.apply, away.reshape(3, 4))   # gradcheck alone passes on these inputs
+except tg.GradcheckError as error:
+    print(error)
+
+# %% [markdown]
+# The report names the property, the input and the first bad element. Here the fix is to route the
+# gradient by selecting, `np.where(mask, grad, 0)`, which is what the library's ReLU does. An op that
+# cannot have a property says so with a keyword: `batch_axis=None` (no batch), `check_float32=False`,
+# `second_order=False`, and gradcheck's tolerances pass through.
+#
 # ## The new op at work
 #
 # Finally, softplus and its gradient, the sigmoid, as autograd computes them:
@@ -244,5 +282,5 @@ plt.show()
 
 # %% [markdown]
 # In the library, each op's cases live in `tests/cases/<area>.py` as `Case(fn, inputs)` entries, and
-# one central test runs `gradcheck` and `gradgradcheck` on all of them; an op without a case fails the
-# suite. See the how-to page "Write a new op" in the documentation.
+# one central test runs `gradcheck`, `gradgradcheck` and `check_op` on all of them; an op without a
+# case fails the suite. See the how-to page "Write a new op" in the documentation.

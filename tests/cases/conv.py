@@ -13,7 +13,7 @@ import numpy as np
 import tinygrad_np as tg
 from tinygrad_np.ops.conv import conv2d, conv2d_weight, conv_transpose2d
 from tinygrad_np.ops.im2col import fold, unfold
-from tests.cases import Case
+from tests.cases import FLOAT64_CONSTANT, Case
 
 _rng = np.random.default_rng(20240611)
 
@@ -46,7 +46,8 @@ def _constant_input(x_shape: tuple[int, ...], w_shape: tuple[int, ...], **kw: An
 
     def fn(w, b):
         return conv2d(x, w, b, **kw)
-    return Case(fn, (randn(*w_shape), randn(w_shape[0])), name=f"constant-input-{_tag(**kw)}")
+    return Case(fn, (randn(*w_shape), randn(w_shape[0])), name=f"constant-input-{_tag(**kw)}",
+                check_op=FLOAT64_CONSTANT)
 
 
 def _constant_weight(x_shape: tuple[int, ...], w_shape: tuple[int, ...], **kw: Any) -> Case:
@@ -54,7 +55,8 @@ def _constant_weight(x_shape: tuple[int, ...], w_shape: tuple[int, ...], **kw: A
 
     def fn(x):
         return conv2d(x, w, **kw)
-    return Case(fn, (randn(*x_shape),), name=f"constant-weight-{_tag(**kw)}")
+    return Case(fn, (randn(*x_shape),), name=f"constant-weight-{_tag(**kw)}",
+                check_op=FLOAT64_CONSTANT)
 
 
 def _weight_grad(x_shape: tuple[int, ...], w_shape: tuple[int, ...], g_shape: tuple[int, ...], **kw: Any) -> Case:

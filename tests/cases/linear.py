@@ -6,7 +6,7 @@ import numpy as np
 
 import tinygrad_np as tg
 import tinygrad_np.functional as F
-from tests.cases import Case
+from tests.cases import FLOAT64_CONSTANT, Case
 
 _rng = np.random.default_rng(20240607)
 
@@ -26,6 +26,8 @@ CASES["Linear"] = [
     Case(F.linear, (randn(2, 3, 4), randn(2, 4), randn(2)), name="3d-input"),
     Case(lambda x, w: F.linear(x, w), (randn(3, 2), randn(4, 2)), name="no-bias"),
     Case(F.linear, (randn(2, 1), randn(1, 1), randn(1)), name="one-feature"),
-    Case(lambda w, b: F.linear(_constant_x, w, b), (randn(2, 4), randn(2)), name="constant-input"),
-    Case(lambda x, b: F.linear(x, _frozen_w, b), (randn(3, 4), randn(2)), name="frozen-weight"),
+    Case(lambda w, b: F.linear(_constant_x, w, b), (randn(2, 4), randn(2)), name="constant-input",
+         check_op=FLOAT64_CONSTANT),
+    Case(lambda x, b: F.linear(x, _frozen_w, b), (randn(3, 4), randn(2)), name="frozen-weight",
+         check_op=FLOAT64_CONSTANT),
 ]

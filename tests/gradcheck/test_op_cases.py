@@ -71,6 +71,21 @@ def test_gradgradcheck(case: Case) -> None:
     assert gradgradcheck(case.fn, _leaves(case), **kwargs)
 
 
+FIRST_CASES = {id(cases[0]) for cases in CASES.values()}
+
+
+@pytest.mark.parametrize("case", PARAMS)
+def test_check_op(case: Case) -> None:
+    """Every case through tg.check_op: float32, non-contiguous, stand-in, routed and finite-at-zero
+    properties; an op's first case also takes the batch along axis 0 (enlarged for the stand-in
+    path, and emptied). Options in a case's `check_op` say what it cannot support, and why."""
+    options = dict(case.kwargs, second_order=case.second_order)
+    if id(case) not in FIRST_CASES:  # the batch-dependent properties run once per op
+        options["batch_axis"] = None
+    options.update(case.check_op)
+    assert tg.check_op(case.fn, *case.inputs, **options)
+
+
 def test_case_modules_import() -> None:
     assert not IMPORT_ERRORS, "case modules that failed to import:\n" + "\n".join(
         f"{name}:\n{tb}" for name, tb in IMPORT_ERRORS.items())

@@ -16,6 +16,7 @@ from ..errors import ShapeError
 from ..random import get_rng
 from ..tensor import Tensor
 from ..torch_names import torch_aliases
+from .elementwise import Masked
 from .shape import normalize_axis
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softmax", "log_softmax", "dropout"]
@@ -316,7 +317,8 @@ class Dropout(Function):
     @staticmethod
     def backward(ctx, grad):
         (mask,) = ctx.saved_tensors
-        return grad * mask
+        # selected, not multiplied: a dropped element's gradient is exactly 0, even for an inf upstream
+        return Masked.apply(grad, mask.data != 0, weight=mask.data)
 
 
 def dropout(x: Tensor, p: float = 0.5, training: bool = True) -> Tensor:

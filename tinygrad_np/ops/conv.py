@@ -94,6 +94,8 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
     n = x.shape[0]
     c_out = weight.shape[0]
     p = geom.out[0] * geom.out[1]
+    if n == 0:  # an empty batch: an empty result (BLAS and the reshapes below need N > 0)
+        return np.empty((0, c_out) + geom.out, dtype=x.dtype), np.empty((0,), dtype=x.dtype)
     single = one_gemm(weight.shape)
     fold_bias = bias is not None and not single and groups == 1
     gemm_cols = conv_columns(x, geom, groups, single, ones_row=fold_bias)
@@ -122,11 +124,13 @@ def conv_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, geo
 def conv_input_grad(grad: np.ndarray, weight: np.ndarray, geom: Geometry, groups: int) -> np.ndarray:
     """The gradient of a convolution w.r.t. its input: (N, C_out, OH, OW) -> (N, C, H, W), the
     weight's transpose times the gradient (a GEMM), added back onto the image by col2im."""
+    n, c_out = grad.shape[:2]
+    channels = weight.shape[1] * groups
+    if n == 0:
+        return np.empty((0, channels) + geom.size, dtype=grad.dtype)
     algorithm = conv_algorithm(weight.shape, geom, groups, grad.dtype)
     if algorithm != "im2col":
         return winograd_conv2d_input_grad(grad, weight, geom.padding, _tile_size(algorithm), geom.size)
-    n, c_out = grad.shape[:2]
-    channels = weight.shape[1] * groups
     if geom.stride != (1, 1):
         weight_t = weight.reshape(groups, c_out // groups, -1).transpose(0, 2, 1)  # BLAS reads it transposed
 
@@ -160,6 +164,8 @@ def conv_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: in
     `cols` is the matrix forward kept for it (`conv_forward`), if any."""
     n, c_out = grad.shape[:2]
     shape = (c_out, x.shape[1] // groups) + geom.kernel
+    if n == 0:  # no image contributes: a zero gradient
+        return np.zeros(shape, dtype=grad.dtype)
     algorithm = conv_algorithm(shape, geom, groups, x.dtype)
     if algorithm != "im2col":
         return winograd_conv2d_weight_grad(x, grad, geom.padding, _tile_size(algorithm), tiles=cols)

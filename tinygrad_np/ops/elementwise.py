@@ -10,25 +10,64 @@ from ..parallel import over_rows
 from ..tensor import Tensor
 
 
+_SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
+
+
+def select_reference(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """grad where mask, else 0: the plain NumPy statement of `select_into`."""
+    return np.where(mask, grad, np.zeros((), grad.dtype))
+
+
+def select_into(out: np.ndarray, grad: np.ndarray, mask: np.ndarray) -> None:
+    """out = grad where the boolean mask, else +0.0, exactly (inf and NaN kept or dropped, never
+    multiplied).
+
+    np.where and copyto(where=) are many times slower than a multiply on a random mask, so the mask
+    becomes integers of grad's size, -1 (all bits set) for True and 0 for False, ANDed with grad's
+    bits: two passes, as fast as multiplying by a 0/1 mask, which 0 * inf = NaN rules out.
+    """
+    int_type = _SAME_SIZE_INT.get(out.itemsize) if out.dtype.kind == "f" else None
+    if int_type is None:  # another dtype: the reference
+        out[...] = select_reference(grad, mask)
+        return
+    bits = out.view(int_type)
+    np.negative(mask.view(np.int8), out=bits)  # False, True -> 0, -1
+    np.bitwise_and(bits, grad.view(int_type), out=bits)
+
+
 class Masked(Function):
-    """grad where `mask` (a boolean array of grad's shape) is True, else 0: how ReLU and clip route
-    their gradient. The mask is a constant, so the op is linear in grad and its backward is itself
-    with the same mask."""
+    """grad (times `weight`, if given) where `mask` is True, else exactly 0: how ReLU, clip, abs,
+    maximum/minimum, max/min, dropout and nll_loss route their gradient. The routed-away part is
+    selected out, never multiplied by 0, so an inf or NaN there cannot leak in (0 * inf is NaN).
+    `mask` and `weight` broadcast to grad's shape and are constants: the op is linear in grad and its
+    backward is itself."""
 
     @staticmethod
-    def forward(ctx, grad, mask):
-        ctx.mask = mask
+    def forward(ctx, grad, mask, weight=None):
+        ctx.mask, ctx.weight = mask, weight
         out = np.empty(grad.shape, grad.dtype)
-
-        def rows(r):  # one pass to 0/1, one in-place multiply: a single new array
-            np.copyto(out[r], mask[r])
-            out[r] *= grad[r]
-        over_rows(rows, out)
+        mask = np.broadcast_to(np.asarray(mask, dtype=bool), grad.shape)
+        over_rows(lambda r: select_into(out[r], grad[r], mask[r]), out)
+        if weight is not None:
+            out *= weight  # finite weights: the zeros stay zeros
         return out
 
     @staticmethod
     def backward(ctx, grad):
-        return Masked.apply(grad, ctx.mask), None
+        return Masked.apply(grad, ctx.mask, weight=ctx.weight), None
+
+
+def _float_pair(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """An integer (or bool) operand meeting a float one takes the float's dtype (as PyTorch), so
+    `arange(5) * 0.5` is float32 and never a silent float64 (NumPy's rule for int64 with float32)."""
+    if a.dtype == b.dtype:
+        return a, b
+    ka, kb = a.dtype.kind, b.dtype.kind
+    if ka == "f" and kb in "biu":
+        return a, b.astype(a.dtype)
+    if kb == "f" and ka in "biu":
+        return a.astype(b.dtype), b
+    return a, b
 
 
 class Add(Function):
@@ -36,6 +75,7 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
         return a + b
 
     @staticmethod
@@ -51,6 +91,7 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
         return a - b
 
     @staticmethod
@@ -66,6 +107,7 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
         ctx.save_for_backward(a, b)
         return a * b
 
@@ -82,6 +124,9 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
+        if a.dtype.kind in "biu" and b.dtype.kind in "biu":  # int / int is float32, as PyTorch
+            a, b = a.astype(np.float32), b.astype(np.float32)
         ctx.save_for_backward(a, b)
         return a / b
 
@@ -94,7 +139,11 @@ class Div(Function):
 
 
 class Pow(Function):
-    """x ** y. A Python-number exponent stays a constant; a Tensor exponent gets a gradient too."""
+    """x ** y. A Python-number exponent stays a constant; a Tensor exponent gets a gradient too.
+
+    At a zero base the gradients follow PyTorch: d/dx is 0 where y == 0 (x ** 0 is 1 everywhere),
+    and d/dy is 0 where x == 0 and y >= 0 (0 ** y is constant there), instead of 0 * inf = NaN.
+    """
 
     elementwise = True
 
@@ -102,6 +151,10 @@ class Pow(Function):
     def forward(ctx, x, y):
         if isinstance(y, np.generic):
             y = y.item()  # a NumPy scalar exponent (np.float64(2)) would upcast a float32 x
+        if isinstance(y, np.ndarray):
+            x, y = _float_pair(x, y)
+        elif isinstance(y, float) and x.dtype.kind in "biu":
+            x = x.astype(np.float32)  # arange(5) ** 0.5 is float32, as PyTorch
         out = np.power(x, y)
         ctx.constant_exponent = None if isinstance(y, np.ndarray) else y
         ctx.save_for_backward(x, y if ctx.constant_exponent is None else None, out)
@@ -110,15 +163,32 @@ class Pow(Function):
     @staticmethod
     def backward(ctx, grad):
         x, y, out = ctx.saved_tensors
-        if y is None:
-            y = ctx.constant_exponent
-        gx = (grad * y * x ** (y - 1)).sum_to(x.shape) if ctx.needs_input_grad[0] else None
-        gy = (grad * out * x.log()).sum_to(y.shape) if ctx.needs_input_grad[1] else None
+        gx = gy = None
+        with np.errstate(divide="ignore", invalid="ignore"):  # inf/NaN in the branches selected away
+            if ctx.needs_input_grad[0]:
+                if y is None:
+                    c = ctx.constant_exponent
+                    gx = _const(np.zeros(grad.shape, grad.dtype)) if c == 0 else grad * c * x ** (c - 1)
+                else:
+                    gx = Where.apply(_const(y.data == 0), _zero(grad), grad * y * x ** (y - 1)).sum_to(x.shape)
+            if ctx.needs_input_grad[1]:
+                flat = _const((x.data == 0) & (y.data >= 0))
+                gy = Where.apply(flat, _zero(grad), grad * out * x.log()).sum_to(y.shape)
         return gx, gy
 
     def describe(self) -> dict[str, Any]:
         """A constant exponent for graph drawings (it is passed positionally, so not a recorded argument)."""
         return {} if self.constant_exponent is None else {"exponent": self.constant_exponent}
+
+
+def _const(array: np.ndarray) -> Tensor:
+    """A constant (no gradient) wrapped around an array."""
+    return Tensor._make(np.asarray(array), None)
+
+
+def _zero(like: Tensor) -> Tensor:
+    """A 0-d constant zero of `like`'s dtype (the routed-away branch of a Where)."""
+    return Tensor._make(np.zeros((), dtype=like.dtype), None)
 
 
 class Neg(Function):
@@ -203,7 +273,7 @@ class Abs(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
-        return grad * Tensor._make(np.sign(x.data), None)
+        return Masked.apply(grad, x.data != 0, weight=np.sign(x.data))
 
 
 class ReLU(Function):
@@ -234,7 +304,14 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = 0.5 * (np.tanh(0.5 * x) + 1)  # stable for large |x|, no overflow warning
+        # With e = exp(-|x|) (in (0, 1], never overflowing): 1 / (1 + e) for x >= 0 and e / (1 + e)
+        # for x < 0, so a tiny sigmoid(x) of a very negative x keeps full relative precision.
+        with np.errstate(under="ignore"):  # exp(-1000) = 0 is the right answer
+            e = np.exp(-np.abs(x))
+        out = np.ones_like(e)
+        np.copyto(out, e, where=x < 0)
+        e += 1
+        out /= e
         ctx.save_for_backward(out)
         return out
 
@@ -294,14 +371,14 @@ class Maximum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
         ctx.save_for_backward(a, b)
         return np.maximum(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = (a.data > b.data) + 0.5 * (a.data == b.data)
-        return _split(ctx, grad, share, a.shape, b.shape)
+        return _split(ctx, grad, a.data < b.data, a.data > b.data, a.data == b.data, a.shape, b.shape)
 
 
 class Minimum(Function):
@@ -311,21 +388,28 @@ class Minimum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
         ctx.save_for_backward(a, b)
         return np.minimum(a, b)
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_tensors
-        share = (a.data < b.data) + 0.5 * (a.data == b.data)
-        return _split(ctx, grad, share, a.shape, b.shape)
+        return _split(ctx, grad, a.data > b.data, a.data < b.data, a.data == b.data, a.shape, b.shape)
 
 
-def _split(ctx: Function, grad: Tensor, share_a: np.ndarray, a_shape: Any, b_shape: Any):
-    """Give input a `share_a` of the gradient and input b the rest, each summed to its shape."""
-    share = np.broadcast_to(share_a, grad.shape)
-    ga = (grad * Tensor._make(share.astype(grad.dtype), None)).sum_to(a_shape) if ctx.needs_input_grad[0] else None
-    gb = (grad * Tensor._make((1 - share).astype(grad.dtype), None)).sum_to(b_shape) if ctx.needs_input_grad[1] else None
+def _split(ctx: Function, grad: Tensor, a_loses: np.ndarray, b_loses: np.ndarray, tie: np.ndarray,
+           a_shape: Any, b_shape: Any):
+    """Route the gradient to each input where it does not lose, half to each at a tie (a NaN loses
+    nowhere, so both get it, as PyTorch); each summed to its input's shape."""
+    half = None
+    if tie.any():
+        half = np.where(tie, grad.dtype.type(0.5), grad.dtype.type(1))
+    ga = gb = None
+    if ctx.needs_input_grad[0]:
+        ga = Masked.apply(grad, ~a_loses, weight=half).sum_to(a_shape)
+    if ctx.needs_input_grad[1]:
+        gb = Masked.apply(grad, ~b_loses, weight=half).sum_to(b_shape)
     return ga, gb
 
 
@@ -339,7 +423,7 @@ class Where(Function):
     @staticmethod
     def forward(ctx, condition, a, b):
         ctx.condition = np.asarray(condition, dtype=bool)
-        return np.where(ctx.condition, a, b)
+        return np.where(ctx.condition, *_float_pair(a, b))
 
     @staticmethod
     def backward(ctx, grad):

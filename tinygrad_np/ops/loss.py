@@ -19,6 +19,7 @@ from ..errors import ShapeError
 from ..functions import where
 from ..tensor import Tensor
 from .activation import LogSoftmax, Softmax, require_float_tensor, shifted_exp
+from .elementwise import Masked
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
@@ -277,7 +278,7 @@ def _soft_cross_entropy(logits: Tensor, target: Any, weight: np.ndarray | None, 
 
 class NLLLoss(Function):
     """Negative log-likelihood: -w[target[n]] * log_probs[n, target[n]], ignored targets adding 0,
-    reduced; the gradient is -w[target] one-hot * upstream / total."""
+    reduced; the gradient is -w[target] * upstream / total at the target class and 0 elsewhere."""
 
     @staticmethod
     def forward(ctx, log_probs, target, reduction="mean", weight=None, valid=None):
@@ -294,11 +295,15 @@ class NLLLoss(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        onehot = np.zeros(ctx.shape, dtype=grad.dtype)
-        picked = _sample_weight(ctx.target, ctx.class_weight, ctx.valid, grad.dtype)
-        picked = -1 if picked is None else -np.expand_dims(picked, 1)
-        np.put_along_axis(onehot, np.expand_dims(ctx.target, 1), picked, axis=1)
-        return _const(onehot) * _reduction_grad(grad, ctx.reduction, ctx.total)
+        # selected, not multiplied by a one-hot: other classes and ignored targets get exactly 0,
+        # even for an inf upstream
+        target = np.expand_dims(ctx.target, 1)
+        picked = np.zeros(ctx.shape, dtype=bool)
+        np.put_along_axis(picked, target, True if ctx.valid is None else np.expand_dims(ctx.valid, 1), axis=1)
+        weight = _sample_weight(ctx.target, ctx.class_weight, ctx.valid, grad.dtype)
+        scale = None if weight is None else np.expand_dims(weight, 1)
+        upstream = -_reduction_grad(grad, ctx.reduction, ctx.total)
+        return Masked.apply(upstream.broadcast_to(ctx.shape), picked, weight=scale)
 
 
 def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int = -100,

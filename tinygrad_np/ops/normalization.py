@@ -6,6 +6,7 @@ written in Tensor ops, so it can be differentiated again.
 """
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -76,8 +77,11 @@ class BatchNorm(Function):
         ctx.eps = eps
         channels = x.shape[1]
         ctx.param_shape = (1, channels) + (1,) * (x.ndim - 2)
-        x_hat, inv_std, mean, var = _standardize(x, ctx.axes, eps, _array_rsqrt)
-        if running_mean is not None:
+        with warnings.catch_warnings():  # an empty batch: NaN statistics, an empty result
+            if not x.size:
+                warnings.simplefilter("ignore", RuntimeWarning)
+            x_hat, inv_std, mean, var = _standardize(x, ctx.axes, eps, _array_rsqrt)
+        if running_mean is not None and x.size:  # an empty batch leaves them alone, as PyTorch
             n = x.size // channels
             with no_grad():  # one in-place update each, in the buffers' own dtype
                 running_mean.copy_(running_mean.data * (1 - momentum) + mean.reshape(channels) * momentum)
@@ -91,7 +95,7 @@ class BatchNorm(Function):
         x_hat, inv_std = _saved_stats(ctx, x, x_hat_saved, inv_std_saved)
         need_x, need_w, need_b = ctx.needs_input_grad
         gx = gw = gb = None
-        count = x.size // x.shape[1]
+        count = max(x.size // x.shape[1], 1)  # an empty batch: every sum is 0
         g_sum = grad.sum(axis=ctx.axes, keepdims=True) if need_x or need_b else None
         gx_sum = (grad * x_hat).sum(axis=ctx.axes, keepdims=True) if need_x or need_w else None
         if need_x:  # the weight is constant over the reduced axes, so it factors out of the formula
@@ -168,7 +172,7 @@ def batch_norm(x: Tensor, running_mean: Tensor | None, running_var: Tensor | Non
     if (running_mean is None) != (running_var is None):
         raise ValueError(f"{op}: give both running_mean and running_var, or neither")
     if training:
-        if x.size // x.shape[1] <= 1:
+        if x.size // x.shape[1] == 1:  # an empty batch is fine (an empty result), as PyTorch
             raise ValueError(f"{op}: expected more than 1 value per channel when training, got input "
                              f"shape {x.shape}")
         return BatchNorm.apply(x, weight, bias, eps=eps, running_mean=running_mean,

@@ -49,8 +49,9 @@ def _index_dtype(geom: Geometry) -> np.dtype:
 
 # -- NumPy kernels ---------------------------------------------------------------------------------
 def max_pool_forward(x: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.ndarray]:
-    """The max of every window and the row-major offset of its first maximum (ties go to the first),
-    both laid out as x is (channels last or not)."""
+    """The max of every window and the row-major offset of its first maximum (ties go to the first;
+    a window holding NaN has the max NaN and the offset of its last NaN, as PyTorch), both laid out
+    as x is (channels last or not)."""
     channels_last = is_channels_last(x)
     out = empty_nchw(x.shape[:2] + geom.out, x.dtype, channels_last)
     index = empty_nchw(out.shape, _index_dtype(geom), channels_last)
@@ -75,6 +76,11 @@ def _max_pool_into(x: np.ndarray, geom: Geometry, out: np.ndarray, index: np.nda
         np.not_equal(view, out, out=differs)
         searching &= differs
         index += searching
+    if out.dtype.kind == "f" and np.isnan(out).any():
+        # a NaN never equals the NaN maximum it caused: point such windows at their NaN instead
+        # (the last one, as PyTorch), so the gradient goes to the element that made the result
+        for k, view in enumerate(views):
+            np.copyto(index, k, where=np.isnan(view))
 
 
 def _select(grad: np.ndarray, chosen: np.ndarray, exact: bool, out: np.ndarray | None = None) -> np.ndarray:

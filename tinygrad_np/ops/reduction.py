@@ -7,6 +7,7 @@ from ..autograd.function import Function
 from ..errors import ShapeError
 from ..parallel import sum_over_batch
 from ..tensor import Tensor
+from .elementwise import Masked
 from .shape import normalize_axes, normalize_axis
 
 
@@ -62,42 +63,48 @@ class Mean(_Reduction):
         return _spread(grad, ctx) / max(ctx.count, 1)
 
 
+def _extreme(ctx: Function, x: np.ndarray, axis, keepdims: bool, name: str, reduce) -> np.ndarray:
+    """max or min (`reduce`) over `axis`; records which elements won and each winner's share.
+
+    Tied extremes share the gradient equally (as PyTorch's amax/amin). A NaN is the extreme of its
+    slice (the result is NaN), so the NaN elements are its winners and take the gradient.
+    """
+    axes = _Reduction.setup(ctx, x, axis, name)
+    empty = [a for a in axes if x.shape[a] == 0]
+    if empty:  # PyTorch raises too; reducing over other axes of an empty tensor is fine
+        raise ShapeError(f"{name}: cannot reduce over axis {empty[0]} of length 0 (shape {x.shape}, "
+                         f"axis={axis}); the {name}imum of no values is undefined")
+    out = reduce(x, axis=axes, keepdims=True)
+    winners = x == out
+    if out.dtype.kind == "f" and np.isnan(out).any():
+        winners |= np.isnan(x)
+    ctx.winners = winners
+    ctx.share = 1 / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
+    return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+
+
 class Max(_Reduction):
-    """Maximum; tied maxima share the gradient equally (as PyTorch's amax)."""
+    """Maximum; tied maxima share the gradient equally (as PyTorch's amax), a NaN takes it."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        axes = _Reduction.setup(ctx, x, axis, "max")
-        if x.size == 0:
-            raise ShapeError(f"max: cannot reduce a tensor with no elements (shape {x.shape}); "
-                             f"the maximum of an empty set is undefined")
-        out = np.max(x, axis=axes, keepdims=True)
-        winners = x == out
-        ctx.share = winners / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
-        return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+        return _extreme(ctx, x, axis, keepdims, "max", np.max)
 
     @staticmethod
     def backward(ctx, grad):
-        return _spread(grad, ctx) * Tensor._make(ctx.share, None)
+        return Masked.apply(_spread(grad, ctx), ctx.winners, weight=ctx.share)
 
 
 class Min(_Reduction):
-    """Minimum; tied minima share the gradient equally."""
+    """Minimum; tied minima share the gradient equally, a NaN takes it."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
-        axes = _Reduction.setup(ctx, x, axis, "min")
-        if x.size == 0:
-            raise ShapeError(f"min: cannot reduce a tensor with no elements (shape {x.shape}); "
-                             f"the minimum of an empty set is undefined")
-        out = np.min(x, axis=axes, keepdims=True)
-        winners = x == out
-        ctx.share = winners / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
-        return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+        return _extreme(ctx, x, axis, keepdims, "min", np.min)
 
     @staticmethod
     def backward(ctx, grad):
-        return _spread(grad, ctx) * Tensor._make(ctx.share, None)
+        return Masked.apply(_spread(grad, ctx), ctx.winners, weight=ctx.share)
 
 
 class Var(_Reduction):
@@ -107,11 +114,13 @@ class Var(_Reduction):
     def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axes = _Reduction.setup(ctx, x, axis, "var")
         count = int(np.prod([x.shape[a] for a in axes]))
-        if ddof >= count:
+        if ddof >= count > 0:  # no elements at all: NaN (the mean of nothing), as PyTorch
             raise ShapeError(f"var: ddof={ddof} leaves no degrees of freedom for {count} element(s) per "
                              f"result (shape {x.shape}, axis {axis}); expected ddof < {count}")
-        ctx.divisor = count - ddof
+        ctx.divisor = max(count - ddof, 1)  # (with no elements the gradient is empty anyway)
         ctx.save_for_backward(x)
+        if count == 0:
+            return np.full(_kept_shape(x.shape, axes) if keepdims else _reduced_shape(x.shape, axes), np.nan, x.dtype)
         return np.var(x, axis=axes, keepdims=keepdims, ddof=ddof)
 
     @staticmethod
@@ -127,7 +136,7 @@ class LogSumExp(_Reduction):
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
         axes = _Reduction.setup(ctx, x, axis, "logsumexp")
-        shift = np.max(x, axis=axes, keepdims=True)
+        shift = np.max(x, axis=axes, keepdims=True, initial=-np.inf)  # -inf over an empty axis
         shift = np.where(np.isfinite(shift), shift, 0)
         with np.errstate(divide="ignore"):  # all -inf along an axis: the answer is -inf, no warning
             out = np.log(np.sum(np.exp(x - shift), axis=axes, keepdims=True)) + shift

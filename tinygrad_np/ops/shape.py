@@ -199,6 +199,15 @@ class IndexAdd(Function):
         return grad[ctx.index]
 
 
+def _joined_dtype(arrays: tuple[np.ndarray, ...]) -> np.dtype | None:
+    """Integers joined with floats take the floats' dtype (as PyTorch), not NumPy's float64; None
+    leaves the choice to NumPy."""
+    floats = [a.dtype for a in arrays if a.dtype.kind == "f"]
+    if floats and len(floats) < len(arrays) and all(a.dtype.kind in "biuf" for a in arrays):
+        return np.result_type(*floats)
+    return None
+
+
 class Concatenate(Function):
     @staticmethod
     def forward(ctx, *arrays, axis=0):
@@ -207,7 +216,7 @@ class Concatenate(Function):
         ctx.axis = normalize_axis(axis, arrays[0].ndim, "concatenate", arrays[0].shape)
         ctx.bounds = np.cumsum([0] + [a.shape[ctx.axis] for a in arrays]).tolist()
         try:
-            return np.concatenate(arrays, axis=ctx.axis)
+            return np.concatenate(arrays, axis=ctx.axis, dtype=_joined_dtype(arrays))
         except ValueError:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(
@@ -229,7 +238,7 @@ class Stack(Function):
         if len({a.shape for a in arrays}) > 1:
             shapes = ", ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"stack: all tensors must have the same shape; got {shapes}")
-        return np.stack(arrays, axis=ctx.axis)
+        return np.stack(arrays, axis=ctx.axis, dtype=_joined_dtype(arrays))
 
     @staticmethod
     def backward(ctx, grad):
