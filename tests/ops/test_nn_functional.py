@@ -45,6 +45,16 @@ def test_interpolate_nearest_and_bilinear_references():
     np.testing.assert_allclose(up, [[0, 0.5, 1], [1, 1.5, 2], [2, 2.5, 3]])
 
 
+def test_linear_interpolation_reads_nothing_with_a_weight_of_0():
+    # align_corners from 4 rows to 2 reads rows 0 and 3, and row 1 with weight 0: rows 1 and 2 get
+    # exactly 0 even for an inf upstream (PyTorch multiplies by the weight, 0 * inf = NaN)
+    x = tg.Tensor(rng.standard_normal((1, 1, 4, 3)), requires_grad=True)
+    out = F.interpolate(x, size=(2, 3), mode="bilinear", align_corners=True)
+    np.testing.assert_array_equal(out.data[0, 0], x.data[0, 0, [0, 3]])
+    out.backward(tg.Tensor(np.full(out.shape, np.inf)))
+    np.testing.assert_array_equal(x.grad.data[0, 0], [[np.inf] * 3, [0.0] * 3, [0.0] * 3, [np.inf] * 3])
+
+
 def test_losses_keep_float32_and_handle_empty_batches():
     z = tg.Tensor(rng.standard_normal((4, 3)).astype(np.float32), requires_grad=True)
     for loss in (F.cross_entropy(z, [0, -100, 2, 1], weight=np.ones(3), label_smoothing=0.1),

@@ -108,9 +108,42 @@ def test_binary_losses(reduction):
 
 
 def test_binary_cross_entropy_at_0_and_1_is_clamped_as_pytorch():
-    _compare(lambda a, b: F.binary_cross_entropy(a, b, reduction="none"),
-             lambda a, b: TF.binary_cross_entropy(a, b, reduction="none"),
-             np.array([0.0, 1.0, 0.5, 1.0]), np.array([1.0, 0.0, 0.3, 1.0]), tol=1e-8)
+    p, y = np.array([0.0, 1.0, 0.5, 1.0, 0.0]), np.array([1.0, 0.0, 0.3, 1.0, 0.4])
+    _compare(lambda a: F.binary_cross_entropy(a, y, reduction="none"),
+             lambda a: TF.binary_cross_entropy(a, torch.tensor(y), reduction="none"), p, tol=1e-8)
+    # the target's gradient too, away from 0 and 1 (there: the next test)
+    _compare(lambda b: F.binary_cross_entropy(tg.Tensor(p[2:3]), b, reduction="none"),
+             lambda b: TF.binary_cross_entropy(torch.tensor(p[2:3]), b, reduction="none"), y[2:3], tol=1e-8)
+
+
+def test_binary_cross_entropy_target_gradient_is_the_clamped_losss():
+    # the loss at x = 0 is -(y * (-100) + (1 - y) * log 1) = 100 y, so d/dy = 100 (and -100 at x = 1);
+    # PyTorch's d/dy = log(1 - x) - log(x) leaves the logs unclamped: inf there, for a finite loss
+    p, y = np.array([0.0, 1.0, 0.25]), np.array([0.4, 0.7, 0.5])
+    q = torch.tensor(y, requires_grad=True)
+    TF.binary_cross_entropy(torch.tensor(p), q, reduction="sum").backward()
+    assert np.isinf(q.grad.numpy()[:2]).all()
+    expected = [100.0, -100.0, np.log(0.75) - np.log(0.25)]
+    for create_graph in (False, True):
+        x, t = tg.Tensor(p, requires_grad=True), tg.Tensor(y, requires_grad=True)
+        (gx, gy) = tg.grad(F.binary_cross_entropy(x, t, reduction="sum"), [x, t], create_graph=create_graph)
+        np.testing.assert_allclose(gy.data, expected, rtol=1e-15)
+        np.testing.assert_allclose(gy.data[2], q.grad.numpy()[2], rtol=1e-15)
+        if create_graph:  # a clamped log is a constant: only the other one's derivative is left, finite
+            (gxy,) = tg.grad(gy.sum(), x)
+            np.testing.assert_array_equal(gxy.data[:2], [-1.0, -1.0])  # -1 / (1 - x) at 0, -1 / x at 1
+            np.testing.assert_allclose(gxy.data[2], -1 / 0.75 - 1 / 0.25, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kw", [dict(weight=_WEIGHT), dict(label_smoothing=0.2), {}], ids=str)
+def test_ignored_sample_gradient_is_exactly_0_under_an_inf_upstream(kw):
+    z, zt = tg.Tensor(_X, requires_grad=True), torch.tensor(_X, requires_grad=True)
+    F.cross_entropy(z, _TARGET, reduction="none", **kw).backward(tg.Tensor(np.full(6, np.inf)))
+    TF.cross_entropy(zt, torch.tensor(_TARGET), reduction="none",
+                     **{k: _t(v) if k == "weight" else v for k, v in kw.items()}).backward(torch.full((6,), np.inf))
+    ignored = _TARGET == -100
+    np.testing.assert_array_equal(z.grad.data[ignored], 0.0)
+    np.testing.assert_array_equal(zt.grad.numpy()[ignored], 0.0)
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
@@ -218,6 +251,18 @@ def test_max_unpool2d_inverts_max_pool2d(kw):
     y = rng.standard_normal(index.shape)
     _compare(lambda a: F.max_unpool2d(a, index.numpy(), output_size=(8, 6), **kw),
              lambda a: TF.max_unpool2d(a, index, output_size=(8, 6), **kw), y)
+
+
+def test_empty_batches_as_pytorch():
+    x = np.zeros((0, 4, 3))
+    _compare(lambda a, b, c: F.group_norm(a, 2, b, c), lambda a, b, c: TF.group_norm(a, 2, b, c),
+             x, rng.standard_normal(4), rng.standard_normal(4))
+    index = np.zeros((0, 2, 2, 2), np.int64)
+    _compare(lambda a: F.max_unpool2d(a, index, 2), lambda a: TF.max_unpool2d(a, torch.tensor(index), 2),
+             np.zeros((0, 2, 2, 2)))
+    for axis in (None, 0, (1, 2)):
+        with pytest.warns(UserWarning):  # PyTorch warns of the degrees of freedom
+            _compare(lambda a: a.std(axis=axis), lambda a: a.std(dim=axis, correction=0), x)
 
 
 def test_embedding_group_norm_silu():

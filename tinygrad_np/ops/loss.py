@@ -9,6 +9,7 @@ loss and the offending values.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -185,12 +186,12 @@ class CrossEntropy(Function):
                                 logits.shape).copy()
         np.put_along_axis(shift, np.expand_dims(ctx.target, 1),
                           np.take_along_axis(shift, np.expand_dims(ctx.target, 1), axis=1) + wy * (1 - eps), axis=1)
-        if valid is not None:
-            keep = np.expand_dims(valid, 1)
-            scale = np.where(keep, scale, np.zeros((), dtype))
-            shift = np.where(keep, shift, np.zeros((), dtype))
-        return (p * _const(scale.astype(dtype)) - _const(shift.astype(dtype))) * \
+        g = (p * _const(scale.astype(dtype)) - _const(shift.astype(dtype))) * \
             _reduction_grad(grad, ctx.reduction, ctx.total)
+        if valid is None:
+            return g
+        # an ignored sample's gradient is selected out, not scaled by 0: an inf upstream leaves it 0
+        return Masked.apply(g, np.expand_dims(valid, 1))
 
 
 def _class_weight(weight: Any, scores: Tensor, op: str, what: str) -> np.ndarray | None:
@@ -460,16 +461,28 @@ _LOG_FLOOR = -100.0
 _BCE_EPS = 1e-12
 
 
+def _clamped_logs(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """log x and log(1 - x), each clamped at -100."""
+    with np.errstate(divide="ignore"):
+        return np.maximum(np.log(x), _LOG_FLOOR), np.maximum(np.log1p(-x), _LOG_FLOOR)
+
+
+def _clamped_log(log: Callable[[Tensor], Tensor], t: Tensor, clamped: np.ndarray, safe: float) -> Tensor:
+    """log(t) in Tensor ops, and the constant -100 where `clamped`, selected (log reads `safe` there)
+    so neither the value nor the gradient sees the log of 0."""
+    floor = Tensor._make(np.full((), _LOG_FLOOR, t.dtype), None)
+    return where(clamped, floor, log(where(clamped, safe, t)))
+
+
 class BinaryCrossEntropy(Function):
     """-[y log x + (1 - y) log(1 - x)] for probabilities x, each log clamped at -100 (as PyTorch);
-    d/dx = (x - y) / max(x (1 - x), 1e-12), d/dy = log(1 - x) - log x."""
+    d/dx = (x - y) / max(x (1 - x), 1e-12), d/dy = log(1 - x) - log x with the same clamped logs
+    (PyTorch leaves them unclamped, an infinite d/dy at x = 0 or 1 where the loss is finite)."""
 
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        with np.errstate(divide="ignore"):
-            log_x = np.maximum(np.log(x), _LOG_FLOOR)
-            log_1mx = np.maximum(np.log1p(-x), _LOG_FLOOR)
+        log_x, log_1mx = _clamped_logs(x)
         return -(y * log_x + (1 - y) * log_1mx)
 
     @staticmethod
@@ -479,14 +492,12 @@ class BinaryCrossEntropy(Function):
         if ctx.needs_input_grad[0]:
             gx = grad * (x - y) / (x * (1 - x)).clip(lo=_BCE_EPS)
         if ctx.needs_input_grad[1]:
-            # -logit(x) = log(1 - x) - log(x), unclamped as PyTorch's (infinite at x = 0 or 1); with
-            # create_graph in Tensor ops, so the second derivative sees how it depends on x. Both
-            # compute the same expression, so a recorded backward gives a plain one's numbers exactly.
-            if is_grad_enabled():
-                gy = grad * ((1 - x).log() - x.log())
+            log_x, log_1mx = _clamped_logs(x.data)
+            if is_grad_enabled():  # in Tensor ops, so the second derivative sees how it depends on x
+                gy = grad * (_clamped_log(lambda t: (-t).log1p(), x, log_1mx == _LOG_FLOOR, 0.0)
+                             - _clamped_log(Tensor.log, x, log_x == _LOG_FLOOR, 1.0))
             else:
-                with np.errstate(divide="ignore"):
-                    gy = grad * _const(np.log(1 - x.data) - np.log(x.data))
+                gy = grad * _const(log_1mx - log_x)
         return gx, gy
 
 

@@ -225,7 +225,8 @@ def group_norm(x: Tensor, num_groups: int, weight: Tensor | None = None, bias: T
     what = f"the input has {x.shape[1]} channels"
     _param(weight, "weight", channels, x, op, what)
     _param(bias, "bias", channels, x, op, what)
-    grouped = x.reshape(x.shape[0], num_groups, -1)  # each group's values on one axis: a layer norm of it
+    per_group = x.shape[1] // num_groups * int(np.prod(x.shape[2:]))  # given, not -1: N may be 0
+    grouped = x.reshape(x.shape[0], num_groups, per_group)  # each group's values on one axis: a layer norm of it
     out = LayerNorm.apply(grouped, None, None, normalized_ndim=1, eps=eps).reshape(x.shape)
     param_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     if weight is not None:

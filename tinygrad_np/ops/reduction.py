@@ -233,11 +233,14 @@ class Std(_Reduction):
     def forward(ctx, x, axis=None, keepdims=False, ddof=0):
         axes = _Reduction.setup(ctx, x, axis, "std")
         count = int(np.prod([x.shape[a] for a in axes]))
-        if ddof >= count:
+        if ddof >= count > 0:  # (no elements at all give NaN, the mean of nothing, as PyTorch and Var)
             raise ShapeError(f"std: ddof={ddof} leaves no degrees of freedom for {count} element(s) per "
                              f"result (shape {x.shape}, axis {axis}); expected ddof < {count}")
-        ctx.divisor = count - ddof
-        out = np.std(x, axis=axes, keepdims=keepdims, ddof=ddof)
+        ctx.divisor = max(count - ddof, 1)  # (with no elements the gradient is empty anyway)
+        if count == 0:
+            out = np.full(_kept_shape(x.shape, axes) if keepdims else _reduced_shape(x.shape, axes), np.nan, x.dtype)
+        else:
+            out = np.std(x, axis=axes, keepdims=keepdims, ddof=ddof)
         ctx.save_for_backward(x, out)
         return out
 

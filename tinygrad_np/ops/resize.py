@@ -112,8 +112,10 @@ def interpolate(input: Tensor, size: int | Sequence[int] | None = None,
                 out = _take(out, axis, nearest_index(n_in, n_out, scale))
             continue
         i0, i1, w0, w1 = linear_weights(n_in, n_out, scale, bool(align_corners), input.dtype)
-        out = _take(out, axis, i0) * _along(w0, axis, input.ndim, input.dtype) + \
-            _take(out, axis, i1) * _along(w1, axis, input.ndim, input.dtype)
+        low = _take(out, axis, i0) * _along(w0, axis, input.ndim, input.dtype)
+        high = _take(out, axis, i1) * _along(w1, axis, input.ndim, input.dtype)
+        reads = w1 != 0  # a weight of 0 reads nothing: selected out, so x[i1] gets 0 there, not 0 * upstream
+        out = low + high if reads.all() else low + where(_along(reads, axis, input.ndim, np.dtype(bool)), high, 0.0)
     return out
 
 

@@ -20,18 +20,19 @@ class MaxUnpool2d(Function):
 
     @staticmethod
     def forward(ctx, x, indices, size):
-        n, c = x.shape[:2]
-        ctx.flat = indices.reshape(n, c, -1)
+        n, c, h, w = x.shape  # the lengths given, not -1: a batch of 0 has nothing to infer them from
+        ctx.flat = indices.reshape(n, c, h * w)
         ctx.size, ctx.in_shape = size, x.shape
         out = np.zeros((n, c, size[0] * size[1]), dtype=x.dtype)
-        np.put_along_axis(out, ctx.flat, x.reshape(n, c, -1), axis=2)
+        np.put_along_axis(out, ctx.flat, x.reshape(n, c, h * w), axis=2)
         return out.reshape(n, c, *size)
 
     @staticmethod
     def backward(ctx, grad):
         n, c = ctx.in_shape[:2]
         batch, channel = np.ogrid[:n, :c]
-        return grad.reshape(n, c, -1)[batch[..., None], channel[..., None], ctx.flat].reshape(ctx.in_shape)
+        flat = grad.reshape(n, c, ctx.size[0] * ctx.size[1])
+        return flat[batch[..., None], channel[..., None], ctx.flat].reshape(ctx.in_shape)
 
 
 def max_unpool2d(input: Tensor, indices: Any, kernel_size: IntPair, stride: IntPair | None = None,
