@@ -542,6 +542,7 @@ class Tensor:
         """Permute axes; with no arguments reverse them (as NumPy)."""
         return shape_ops.Transpose.apply(self, axes=_shape_arg(axes) if axes else None)
 
+    @torch_aliases
     def flatten(self, start_axis: int = 0) -> Tensor:
         """Merge the axes from `start_axis` on into one."""
         start = shape_ops.normalize_axis(start_axis, self.ndim, "flatten", self.shape) if self.ndim else 0

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
+import tinygrad_np.functional as F
 from tinygrad_np import nn
 from tinygrad_np.errors import ShapeError
 
@@ -290,3 +291,18 @@ def test_loss_errors():
         nn.MSELoss(reduction="avg")
     with pytest.raises(ValueError, match="KLDivLoss: reduction must be 'mean', 'batchmean'"):
         nn.KLDivLoss(reduction="avg")
+
+
+def test_modules_take_pytorchs_axis_names():
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((2, 3, 4)))
+    for ours, axis in ((nn.Softmax, F.softmax), (nn.LogSoftmax, F.log_softmax)):
+        np.testing.assert_array_equal(ours(dim=1)(x).data, axis(x, axis=1).data)
+        np.testing.assert_array_equal(ours(axis=1)(x).data, axis(x, dim=1).data)
+        assert repr(ours(dim=0)) == f"{ours.__name__}(axis=0)"
+        with pytest.raises(TypeError, match=f"{ours.__name__}: got both axis= and its PyTorch alias dim="):
+            ours(axis=1, dim=1)
+    assert nn.Flatten(start_dim=0, end_dim=1)(x).shape == (6, 4)
+    assert nn.Flatten(end_dim=-2)(x).shape == (2, 3, 4) and nn.Flatten(start_dim=-2)(x).shape == (2, 12)
+    assert x.flatten(start_dim=1).shape == (2, 12)
+    with pytest.raises(TypeError, match="Flatten: got both start_axis= and its PyTorch alias start_dim="):
+        nn.Flatten(start_axis=0, start_dim=0)

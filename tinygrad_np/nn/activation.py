@@ -5,6 +5,7 @@ from typing import Any
 
 from .. import functional as F
 from ..tensor import Tensor
+from ..torch_names import torch_aliases
 from .layers import _check_input
 from .module import Module
 
@@ -61,6 +62,7 @@ class SiLU(Module):
 class Softmax(Module):
     """Probabilities along `axis` (PyTorch's `dim`)."""
 
+    @torch_aliases
     def __init__(self, axis: int = -1) -> None:
         super().__init__()
         self.axis = axis

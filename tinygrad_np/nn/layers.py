@@ -14,6 +14,7 @@ from .. import functional as F
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
+from ..torch_names import torch_aliases
 from . import init
 from .module import Module, Parameter
 
@@ -369,8 +370,10 @@ class Tanh(Module):
 
 
 class Flatten(Module):
-    """Merge axes start_axis..end_axis into one (by default everything but the batch axis)."""
+    """Merge axes start_axis..end_axis (PyTorch's start_dim..end_dim) into one (by default everything
+    but the batch axis)."""
 
+    @torch_aliases
     def __init__(self, start_axis: int = 1, end_axis: int = -1) -> None:
         super().__init__()
         self.start_axis = start_axis
