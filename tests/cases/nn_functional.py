@@ -88,9 +88,9 @@ CASES["Where"] = [
          name="kl_div-batchmean"),
     Case(lambda x, t: F.kl_div(x, t, reduction="none", log_target=True), (randn(2, 3), randn(2, 3)),
          name="kl_div-log_target"),
+    # the target 0 makes d(target * input)/d input 0 by value, not by routing: 0 * inf is NaN, as PyTorch
     Case(lambda x: F.kl_div(x, np.array([[0.0, 0.5, 0.5]]), reduction="sum"), (randn(1, 3),),
-         name="kl_div-zero-target",  # the target 0 makes d(target * input)/d input 0 by value, not by
-         check_op=dict(check_routed=False)),  # routing: 0 * inf is NaN there, as PyTorch
+         name="kl_div-zero-target", check_op=dict(check_routed=False)),
     Case(lambda x: F.adaptive_avg_pool2d(x, (3, 2)), (randn(2, 2, 5, 7),), name="adaptive_avg_pool2d-uneven"),
     Case(lambda x: F.adaptive_avg_pool2d(x, (4, 5)), (randn(1, 2, 3, 3),), name="adaptive_avg_pool2d-upsample"),
 ]
