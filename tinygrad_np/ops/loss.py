@@ -493,7 +493,9 @@ class BinaryCrossEntropy(Function):
             gx = grad * (x - y) / (x * (1 - x)).clip(lo=_BCE_EPS)
         if ctx.needs_input_grad[1]:
             log_x, log_1mx = _clamped_logs(x.data)
-            if is_grad_enabled():  # in Tensor ops, so the second derivative sees how it depends on x
+            # with create_graph in Tensor ops (the second derivative sees how it depends on x), giving
+            # the plain branch's numbers exactly
+            if is_grad_enabled():
                 gy = grad * (_clamped_log(lambda t: (-t).log1p(), x, log_1mx == _LOG_FLOOR, 0.0)
                              - _clamped_log(Tensor.log, x, log_x == _LOG_FLOOR, 1.0))
             else:
