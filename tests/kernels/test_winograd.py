@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import parallel
+from tinygrad_np.kernels import threads as thread_pool
 from tinygrad_np.kernels.winograd import (conv2d_input_grad_reference, conv2d_reference, conv2d_weight_grad_reference,
                                           winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad)
 from tinygrad_np.ops import conv as conv_module
@@ -39,7 +39,7 @@ def _cases() -> Iterator[tuple]:
 @pytest.fixture(params=[1, 2], ids=["one-thread", "two-threads"])
 def threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     """One thread, or two with no size threshold so every batch of 2 or more splits."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(thread_pool, "MIN_PARALLEL_BYTES", 0)
     tg.set_num_threads(request.param)
     try:
         yield request.param

@@ -13,7 +13,7 @@ im2col GEMM, with 9 m^2 / a^2 fewer multiplications (2.25x, 4x).
 Layout: channels last. The tiles of an image are gathered from a padded (N, H, W, C) copy, so the
 transforms run over long contiguous rows of C values, each one small matrix product per axis. The
 batch is cut into chunks of a few images that stay in cache, and the chunks are split over the
-threads of `tinygrad_np.parallel`.
+threads of `kernels.threads`.
 
 The gradients are the same machinery: the input gradient is a Winograd convolution of the output
 gradient with the flipped, transposed kernel; the weight gradient is a sum over tiles in the
@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..parallel import over_batch, sum_over_batch
+from .threads import over_batch, sum_over_batch
 
 __all__ = ["Padding", "conv2d_reference", "conv2d_input_grad_reference", "conv2d_weight_grad_reference",
            "winograd_conv2d", "winograd_conv2d_input_grad", "winograd_conv2d_weight_grad"]

@@ -15,7 +15,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..kernels.winograd import winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad
-from ..parallel import over_batch, sum_over_batch
+from ..kernels.threads import over_batch, sum_over_batch
 from ..tensor import Tensor
 from .im2col import (Geometry, IntPair, batch_chunk, check_window_args, col2im, col2im_grid_into, fold, grid_canvas,
                      grid_image, im2col, make_geometry, offsets_first, on_grid, pair, unfold)

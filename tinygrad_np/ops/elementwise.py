@@ -6,7 +6,7 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from ..parallel import over_rows
+from ..kernels.threads import over_rows
 from ..tensor import Tensor
 
 

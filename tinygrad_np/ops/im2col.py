@@ -15,7 +15,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ..autograd.function import Function
 from ..errors import ShapeError
-from ..parallel import over_batch
+from ..kernels.threads import over_batch
 from ..tensor import Tensor
 
 __all__ = ["fold", "unfold"]

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
-from ..parallel import over_batch, sum_over_batch
+from ..kernels.threads import over_batch, sum_over_batch
 
 
 class MatMul(Function):

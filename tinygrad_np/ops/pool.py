@@ -14,7 +14,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..errors import ShapeError
 from ..kernels.layout import empty_nchw, is_channels_last
-from ..parallel import over_batch
+from ..kernels.threads import over_batch
 from ..tensor import Tensor
 from .im2col import Geometry, IntPair, check_window_args, crop, make_geometry, pad, pair
 

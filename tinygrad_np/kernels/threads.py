@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .runtime import keep_freed_memory_by_default
+from .memory import keep_freed_memory_by_default
 
 __all__ = ["get_num_threads", "set_num_threads"]
 
