@@ -273,7 +273,7 @@ def test_conv2d_matches_one_thread(x_shape: tuple[int, ...], w_shape: tuple[int,
 
 @pytest.mark.usefixtures("split")
 def test_conv2d_input_gradient_in_chunks_within_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tinygrad_np.ops import im2col
+    from tinygrad_np.kernels import im2col
 
     monkeypatch.setattr(im2col, "_CHUNK_BYTES", 1)  # one image per chunk: several chunks in each part
     x, w = _rand(5, 3, 6, 6), _rand(4, 3, 3, 3)

@@ -14,8 +14,9 @@ import tinygrad_np as tg
 from tinygrad_np.kernels import threads as thread_pool
 from tinygrad_np.kernels.winograd import (conv2d_input_grad_reference, conv2d_reference, conv2d_weight_grad_reference,
                                           winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad)
-from tinygrad_np.ops import conv as conv_module
+from tinygrad_np.kernels import conv as conv_kernels
 from tinygrad_np.ops.conv import conv2d
+from tinygrad_np.ops.windows import make_geometry
 
 rng = np.random.default_rng(4242)
 
@@ -108,9 +109,9 @@ def test_reference_matches_torch():
 
 def test_conv2d_picks_the_kernel_from_the_shapes():
     def pick(x_shape, w_shape, stride=1, padding=1, dilation=1, groups=1, dtype=np.float32):
-        geom = conv_module.make_geometry("conv2d", x_shape, w_shape[2:], (stride, stride),
+        geom = make_geometry("conv2d", x_shape, w_shape[2:], (stride, stride),
                                          (padding,) * 4, (dilation, dilation))
-        return conv_module.conv_algorithm(w_shape, geom, groups, np.dtype(dtype))
+        return conv_kernels.conv_algorithm(w_shape, geom, groups, np.dtype(dtype))
     assert pick((64, 3, 32, 32), (64, 3, 3, 3)) == "im2col"  # a first layer on RGB images
     assert pick((64, 32, 14, 14), (64, 32, 3, 3)) == "winograd2"
     assert pick((64, 64, 32, 32), (128, 64, 3, 3)) == "winograd4"
@@ -125,8 +126,8 @@ def test_conv2d_picks_the_kernel_from_the_shapes():
 @pytest.fixture
 def winograd4_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     """F(4x4,3x3) for every eligible convolution, however few its channels, so gradcheck can reach it."""
-    monkeypatch.setattr(conv_module, "_WINOGRAD4_MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv_module, "_WINOGRAD4_MIN_SIZE", 1)
+    monkeypatch.setattr(conv_kernels, "_WINOGRAD4_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_kernels, "_WINOGRAD4_MIN_SIZE", 1)
 
 
 @pytest.mark.parametrize("padding", [0, 1, 2])
@@ -134,8 +135,8 @@ def test_conv2d_on_winograd4_passes_gradcheck_and_gradgradcheck(winograd4_everyw
     x = tg.Tensor(rng.standard_normal((2, 4, 5, 6)), requires_grad=True)
     w = tg.Tensor(rng.standard_normal((3, 4, 3, 3)), requires_grad=True)
     b = tg.Tensor(rng.standard_normal(3), requires_grad=True)
-    geom = conv_module.make_geometry("conv2d", x.shape, (3, 3), (1, 1), (padding,) * 4, (1, 1))
-    assert conv_module.conv_algorithm(w.shape, geom, 1, w.dtype) == "winograd4"
+    geom = make_geometry("conv2d", x.shape, (3, 3), (1, 1), (padding,) * 4, (1, 1))
+    assert conv_kernels.conv_algorithm(w.shape, geom, 1, w.dtype) == "winograd4"
 
     def fn(x, w, b):
         return conv2d(x, w, b, padding=padding)
@@ -163,12 +164,12 @@ def test_conv2d_on_winograd4_matches_torch_in_float32(winograd4_everywhere):
 def test_conv2d_keeps_the_transformed_input_only_for_a_weight_gradient(monkeypatch, weight_grad):
     """A frozen weight or inference keeps no transformed input tiles (they are 2-3x the input)."""
     kept = []
-    forward = conv_module.winograd_conv2d
+    forward = conv_kernels.winograd_conv2d
 
     def spy(x, weight, padding, m, keep_tiles=False):
         kept.append(keep_tiles)
         return forward(x, weight, padding, m, keep_tiles)
-    monkeypatch.setattr(conv_module, "winograd_conv2d", spy)
+    monkeypatch.setattr(conv_kernels, "winograd_conv2d", spy)
     x = tg.Tensor(rng.standard_normal((2, 4, 5, 5)), requires_grad=True)
     w = tg.Tensor(rng.standard_normal((3, 4, 3, 3)), requires_grad=weight_grad)
     conv2d(x, w, padding=1).sum().backward()
