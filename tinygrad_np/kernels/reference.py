@@ -38,14 +38,15 @@ def window_slices(xp: np.ndarray, geom: Geometry) -> np.ndarray:
 # -- im2col ----------------------------------------------------------------------------------------
 def im2col(x: np.ndarray, geom: Geometry) -> np.ndarray:
     """(N, C, H, W) -> (N, C*KH*KW, OH*OW): column p is the window of output pixel p."""
+    (n, c), (kh, kw), (oh, ow) = x.shape[:2], geom.kernel, geom.out
     slices = window_slices(pad(x, geom), geom)  # (KH*KW, N, C, OH, OW)
-    return slices.transpose(1, 2, 0, 3, 4).reshape(x.shape[0], -1, geom.out[0] * geom.out[1])
+    return slices.transpose(1, 2, 0, 3, 4).reshape(n, c * kh * kw, oh * ow)
 
 
 def col2im(cols: np.ndarray, geom: Geometry, channels: int) -> np.ndarray:
     """The adjoint of `im2col`: each column's entries added back where its window read them."""
-    n, (oh, ow) = cols.shape[0], geom.out
-    blocks = cols.reshape(n, channels, -1, oh, ow)
+    n, (kh, kw), (oh, ow) = cols.shape[0], geom.kernel, geom.out
+    blocks = cols.reshape(n, channels, kh * kw, oh, ow)
     canvas = np.zeros((n, channels) + geom.padded, dtype=cols.dtype)
     for k, (rows, columns) in geom.offsets():
         canvas[:, :, rows, columns] += blocks[:, :, k]
