@@ -12,13 +12,33 @@ import pytest
 
 import tinygrad_np as tg
 from tinygrad_np.kernels import threads as thread_pool
-from tinygrad_np.kernels.winograd import (conv2d_input_grad_reference, conv2d_reference, conv2d_weight_grad_reference,
-                                          winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad)
 from tinygrad_np.kernels import conv as conv_kernels
+from tinygrad_np.kernels import reference
+from tinygrad_np.kernels.geometry import Geometry
+from tinygrad_np.kernels.winograd import winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad
 from tinygrad_np.ops.conv import conv2d
 from tinygrad_np.ops.windows import make_geometry
 
 rng = np.random.default_rng(4242)
+
+
+def _geometry(size: tuple[int, int], padding: tuple[int, int, int, int]) -> Geometry:
+    """A 3x3, stride-1 convolution's windows on an image of `size`."""
+    return Geometry(size, (3, 3), (1, 1), padding, (1, 1), (size[0] + padding[0] + padding[1] - 2,
+                                                           size[1] + padding[2] + padding[3] - 2))
+
+
+def conv2d_reference(x: np.ndarray, weight: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
+    return reference.conv2d_forward(x, weight, None, _geometry(x.shape[2:], padding), 1)
+
+
+def conv2d_input_grad_reference(grad: np.ndarray, weight: np.ndarray, padding: tuple[int, int, int, int],
+                                size: tuple[int, int]) -> np.ndarray:
+    return reference.conv2d_input_grad(grad, weight, _geometry(size, padding), 1)
+
+
+def conv2d_weight_grad_reference(x: np.ndarray, grad: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
+    return reference.conv2d_weight_grad(x, grad, _geometry(x.shape[2:], padding), 1)
 
 # float32 error, relative to the largest reference value: F(2x2,3x3) is about as exact as a GEMM,
 # F(4x4,3x3)'s transforms (entries up to 8 and 1/24) cost about one more digit.
