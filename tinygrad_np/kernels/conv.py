@@ -50,8 +50,8 @@ def _tile_size(algorithm: str) -> int:
 # Two layouts for the im2col matrix. "Per image" (N, G, K, P) feeds one small GEMM per image and
 # needs no transposes: best when K = C/G*KH*KW is small and the GEMM is bound by writing its output
 # (a first layer). "Batch inside" (G, K, N*P) feeds one large GEMM per group, which multi-threaded
-# BLAS runs 10-20% faster here, at the cost of transposing the output (and, in backward, the
-# gradient) once, cheap next to a GEMM with a large K.
+# BLAS runs faster (docs/performance.md), at the cost of transposing the output (and, in backward,
+# the gradient) once, cheap next to a GEMM with a large K.
 _ONE_GEMM_MIN_K = 32
 
 
@@ -175,8 +175,7 @@ def conv2d_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: 
         g = grad3[b]
         if single:
             grad_t = np.ascontiguousarray(g.transpose(1, 0, 2))  # (C_out, N, P) for one GEMM
-            # dW^T = cols @ grad^T: OpenBLAS runs this orientation faster on CNN-sized layers (64x288 by
-            # 288x25088: 7.2 ms as grad @ cols^T, 5.5 ms as cols @ grad^T)
+            # dW^T = cols @ grad^T: OpenBLAS runs this orientation faster on CNN-sized layers
             return np.matmul(cols[:, :, b.start * p:b.stop * p],
                              grad_t.reshape(groups, c_out // groups, -1).transpose(0, 2, 1))
         per_image = np.matmul(g.reshape(len(g), groups, c_out // groups, -1), cols[b].transpose(0, 1, 3, 2))
