@@ -10,9 +10,10 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..kernels.geometry import Geometry
 from ..kernels.im2col import col2im, im2col
 from ..tensor import Tensor
-from .windows import Geometry, IntPair, make_geometry, pair
+from .windows import IntPair, make_geometry, pair
 
 __all__ = ["fold", "unfold"]
 

@@ -13,10 +13,11 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..kernels.geometry import Geometry
 from ..kernels.pool import (avg_pool2d_forward, avg_pool2d_scatter, max_pool2d_forward, max_pool2d_gather,
                             max_pool2d_scatter)
 from ..tensor import Tensor
-from .windows import Geometry, IntPair, check_window_args, make_geometry, pair
+from .windows import IntPair, check_window_args, make_geometry, pair
 
 __all__ = ["avg_pool2d", "max_pool2d"]
 
