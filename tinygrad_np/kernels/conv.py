@@ -2,7 +2,7 @@
 its gradient w.r.t. the input (which is the transposed convolution) and w.r.t. the weight.
 
 `reference.conv2d_forward` and friends state the arithmetic in a few lines each: a loop over the
-kernel offsets, one tensordot per offset. These kernels compute the same, faster: Winograd's
+kernel offsets, one einsum per offset. These kernels compute the same, faster: Winograd's
 minimal filtering for 3x3 stride-1 layers (`winograd`), else im2col and a GEMM in whichever of two
 layouts suits the layer, a bias carried through the GEMM, the stride-1 input gradient by grid
 columns (`im2col.col2im_grid_into`), and the batch split over the intra-op threads.
@@ -46,7 +46,7 @@ def _tile_size(algorithm: str) -> int:
     return int(algorithm.removeprefix("winograd"))
 
 
-# -- im2col and GEMM --------------------------------------------------------------------------
+# -- im2col and GEMM ------------------------------------------------------------------------------
 # Two layouts for the im2col matrix. "Per image" (N, G, K, P) feeds one small GEMM per image and
 # needs no transposes: best when K = C/G*KH*KW is small and the GEMM is bound by writing its output
 # (a first layer). "Batch inside" (G, K, N*P) feeds one large GEMM per group, which multi-threaded
