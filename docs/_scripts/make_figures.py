@@ -216,8 +216,8 @@ def col2im_figure(path: Path) -> None:
 def maxpool_figure(path: Path) -> None:
     """2x2 max pooling: the maxima, the stored offsets, and the gradient routed back to them."""
     from tinygrad_np.functional import max_pool2d
-    from tinygrad_np.ops.windows import make_geometry
     from tinygrad_np.kernels.pool import max_pool2d_forward
+    from tinygrad_np.ops.windows import make_geometry
 
     values = np.array([[1, 6, 2, 3], [5, 3, 0, 8], [7, 2, 9, 4], [1, 0, 6, 9.5]], dtype=np.float64)
     x = tg.Tensor(values.reshape(1, 1, 4, 4), requires_grad=True)
