@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CONFIGS = {
     "plain": "",
-    "command": "tg.set_num_threads(parallel.default_num_threads()); tg.keep_freed_memory()",
+    "command": "tg.set_num_threads(threads.default_num_threads()); tg.keep_freed_memory()",
     "serial": "tg.set_num_threads(1); tg.keep_freed_memory(False)",
 }
 WARMUP_STEPS = 3
@@ -48,7 +48,7 @@ def probe(config: str, model: str, steps: int) -> list[float]:
     sys.path.insert(0, str(HERE.parent))
     sys.path.insert(0, str(HERE))
     import tinygrad_np as tg
-    from tinygrad_np import parallel  # noqa: F401  (used by the configurations)
+    from tinygrad_np.kernels import threads  # noqa: F401  (used by the configurations)
 
     from cnn_models import SPECS, Tinygrad, init_weights, random_batch
 
@@ -79,9 +79,9 @@ def main() -> None:
         print(json.dumps(probe(config, model, int(steps))))
         return
     sys.path.insert(0, str(HERE.parent))
-    from tinygrad_np import parallel
+    from tinygrad_np.kernels import threads
 
-    print(f"{parallel.default_num_threads()} usable cores; {args.steps} timed steps per process, "
+    print(f"{threads.default_num_threads()} usable cores; {args.steps} timed steps per process, "
           f"{args.rounds} round(s); OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     for model in args.models.split(","):
         results: dict[str, list[float]] = {name: [] for name in CONFIGS}

@@ -17,8 +17,8 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .check_op import CheckOpError, check_op
 from .serialization import CheckpointError, load, save
 from .random import get_rng_state, manual_seed, set_rng_state
-from .runtime import keep_freed_memory
-from .parallel import get_num_threads, set_num_threads
+from .kernels.memory import keep_freed_memory
+from .kernels.threads import get_num_threads, set_num_threads
 
 from numpy import float32, float64, int64  # dtype names, as in torch
 

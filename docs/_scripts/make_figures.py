@@ -216,8 +216,8 @@ def col2im_figure(path: Path) -> None:
 def maxpool_figure(path: Path) -> None:
     """2x2 max pooling: the maxima, the stored offsets, and the gradient routed back to them."""
     from tinygrad_np.functional import max_pool2d
-    from tinygrad_np.ops.im2col import make_geometry
-    from tinygrad_np.ops.pool import max_pool_forward
+    from tinygrad_np.kernels.pool import max_pool2d_forward
+    from tinygrad_np.ops.windows import make_geometry
 
     values = np.array([[1, 6, 2, 3], [5, 3, 0, 8], [7, 2, 9, 4], [1, 0, 6, 9.5]], dtype=np.float64)
     x = tg.Tensor(values.reshape(1, 1, 4, 4), requires_grad=True)
@@ -225,7 +225,7 @@ def maxpool_figure(path: Path) -> None:
     upstream = np.array([[0.1, 0.2], [0.3, 0.4]])
     out.backward(upstream.reshape(1, 1, 2, 2))
     geom = make_geometry("max_pool2d", (1, 1, 4, 4), (2, 2), (2, 2), (0, 0, 0, 0), (1, 1))
-    _, index = max_pool_forward(values.reshape(1, 1, 4, 4), geom)
+    _, index = max_pool2d_forward(values.reshape(1, 1, 4, 4), geom)
     winner = x.grad.numpy()[0, 0] != 0
     fills = np.array([[WINDOW_FILLS[(i // 2) * 2 + j // 2] for j in range(4)] for i in range(4)], dtype=object)
     highlight = np.where(winner, "#ffd54f", fills)

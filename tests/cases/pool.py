@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from tinygrad_np.ops.im2col import make_geometry
+from tinygrad_np.ops.windows import make_geometry
 from tinygrad_np.ops.pool import AvgPool2dScatter, MaxPool2dGather, MaxPool2dScatter, avg_pool2d, max_pool2d
 from tests.cases import Case
 

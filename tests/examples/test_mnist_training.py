@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import parallel
+from tinygrad_np.kernels import threads as thread_pool
 from tinygrad_np.data import load_mnist
 from tinygrad_np.examples import mnist
 from tinygrad_np.examples import mnist_models as mm
@@ -207,7 +207,7 @@ def test_resume_matches_an_uninterrupted_run_bit_for_bit(optimizer, tmp_path, ca
 
 
 def test_threads_train_the_same_model_and_are_given_back(tmp_path, monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)  # the tiny model's arrays split too
+    monkeypatch.setattr(thread_pool, "MIN_PARALLEL_BYTES", 0)  # the tiny model's arrays split too
     argv = QUICK + ["--epochs", "1"]
     runs = {}
     previous = tg.get_num_threads()

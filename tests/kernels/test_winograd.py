@@ -11,13 +11,34 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import parallel
-from tinygrad_np.kernels.winograd import (conv2d_input_grad_reference, conv2d_reference, conv2d_weight_grad_reference,
-                                          winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad)
-from tinygrad_np.ops import conv as conv_module
+from tinygrad_np.kernels import threads as thread_pool
+from tinygrad_np.kernels import conv as conv_kernels
+from tinygrad_np.kernels import reference
+from tinygrad_np.kernels.geometry import Geometry
+from tinygrad_np.kernels.winograd import winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad
 from tinygrad_np.ops.conv import conv2d
+from tinygrad_np.ops.windows import make_geometry
 
 rng = np.random.default_rng(4242)
+
+
+def _geometry(size: tuple[int, int], padding: tuple[int, int, int, int]) -> Geometry:
+    """A 3x3, stride-1 convolution's windows on an image of `size`."""
+    return Geometry(size, (3, 3), (1, 1), padding, (1, 1), (size[0] + padding[0] + padding[1] - 2,
+                                                           size[1] + padding[2] + padding[3] - 2))
+
+
+def conv2d_reference(x: np.ndarray, weight: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
+    return reference.conv2d_forward(x, weight, None, _geometry(x.shape[2:], padding), 1)
+
+
+def conv2d_input_grad_reference(grad: np.ndarray, weight: np.ndarray, padding: tuple[int, int, int, int],
+                                size: tuple[int, int]) -> np.ndarray:
+    return reference.conv2d_input_grad(grad, weight, _geometry(size, padding), 1)
+
+
+def conv2d_weight_grad_reference(x: np.ndarray, grad: np.ndarray, padding: tuple[int, int, int, int]) -> np.ndarray:
+    return reference.conv2d_weight_grad(x, grad, _geometry(x.shape[2:], padding), 1)
 
 # float32 error, relative to the largest reference value: F(2x2,3x3) is about as exact as a GEMM,
 # F(4x4,3x3)'s transforms (entries up to 8 and 1/24) cost about one more digit.
@@ -39,7 +60,7 @@ def _cases() -> Iterator[tuple]:
 @pytest.fixture(params=[1, 2], ids=["one-thread", "two-threads"])
 def threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     """One thread, or two with no size threshold so every batch of 2 or more splits."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(thread_pool, "MIN_PARALLEL_BYTES", 0)
     tg.set_num_threads(request.param)
     try:
         yield request.param
@@ -108,9 +129,9 @@ def test_reference_matches_torch():
 
 def test_conv2d_picks_the_kernel_from_the_shapes():
     def pick(x_shape, w_shape, stride=1, padding=1, dilation=1, groups=1, dtype=np.float32):
-        geom = conv_module.make_geometry("conv2d", x_shape, w_shape[2:], (stride, stride),
+        geom = make_geometry("conv2d", x_shape, w_shape[2:], (stride, stride),
                                          (padding,) * 4, (dilation, dilation))
-        return conv_module.conv_algorithm(w_shape, geom, groups, np.dtype(dtype))
+        return conv_kernels.conv_algorithm(w_shape, geom, groups, np.dtype(dtype))
     assert pick((64, 3, 32, 32), (64, 3, 3, 3)) == "im2col"  # a first layer on RGB images
     assert pick((64, 32, 14, 14), (64, 32, 3, 3)) == "winograd2"
     assert pick((64, 64, 32, 32), (128, 64, 3, 3)) == "winograd4"
@@ -125,8 +146,8 @@ def test_conv2d_picks_the_kernel_from_the_shapes():
 @pytest.fixture
 def winograd4_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
     """F(4x4,3x3) for every eligible convolution, however few its channels, so gradcheck can reach it."""
-    monkeypatch.setattr(conv_module, "_WINOGRAD4_MIN_CHANNELS", 1)
-    monkeypatch.setattr(conv_module, "_WINOGRAD4_MIN_SIZE", 1)
+    monkeypatch.setattr(conv_kernels, "_WINOGRAD4_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_kernels, "_WINOGRAD4_MIN_SIZE", 1)
 
 
 @pytest.mark.parametrize("padding", [0, 1, 2])
@@ -134,8 +155,8 @@ def test_conv2d_on_winograd4_passes_gradcheck_and_gradgradcheck(winograd4_everyw
     x = tg.Tensor(rng.standard_normal((2, 4, 5, 6)), requires_grad=True)
     w = tg.Tensor(rng.standard_normal((3, 4, 3, 3)), requires_grad=True)
     b = tg.Tensor(rng.standard_normal(3), requires_grad=True)
-    geom = conv_module.make_geometry("conv2d", x.shape, (3, 3), (1, 1), (padding,) * 4, (1, 1))
-    assert conv_module.conv_algorithm(w.shape, geom, 1, w.dtype) == "winograd4"
+    geom = make_geometry("conv2d", x.shape, (3, 3), (1, 1), (padding,) * 4, (1, 1))
+    assert conv_kernels.conv_algorithm(w.shape, geom, 1, w.dtype) == "winograd4"
 
     def fn(x, w, b):
         return conv2d(x, w, b, padding=padding)
@@ -163,12 +184,12 @@ def test_conv2d_on_winograd4_matches_torch_in_float32(winograd4_everywhere):
 def test_conv2d_keeps_the_transformed_input_only_for_a_weight_gradient(monkeypatch, weight_grad):
     """A frozen weight or inference keeps no transformed input tiles (they are 2-3x the input)."""
     kept = []
-    forward = conv_module.winograd_conv2d
+    forward = conv_kernels.winograd_conv2d
 
     def spy(x, weight, padding, m, keep_tiles=False):
         kept.append(keep_tiles)
         return forward(x, weight, padding, m, keep_tiles)
-    monkeypatch.setattr(conv_module, "winograd_conv2d", spy)
+    monkeypatch.setattr(conv_kernels, "winograd_conv2d", spy)
     x = tg.Tensor(rng.standard_normal((2, 4, 5, 5)), requires_grad=True)
     w = tg.Tensor(rng.standard_normal((3, 4, 3, 3)), requires_grad=weight_grad)
     conv2d(x, w, padding=1).sum().backward()

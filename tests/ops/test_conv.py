@@ -11,7 +11,9 @@ import pytest
 
 import tinygrad_np as tg
 from tinygrad_np.errors import ShapeError
+from tinygrad_np.kernels import conv as conv_kernels
 from tinygrad_np.ops import conv as conv_module
+from tinygrad_np.ops.windows import make_geometry
 from tinygrad_np.ops.conv import conv2d, conv2d_weight, conv_transpose2d
 from tinygrad_np.ops.im2col import fold, unfold
 
@@ -271,23 +273,23 @@ def test_empty_batch():
     assert out.shape == (0, 3, 5, 5)
 
 
-def _count_calls(monkeypatch, name):
+def _count_calls(monkeypatch, module, name):
     calls = []
-    original = getattr(conv_module, name)
+    original = getattr(module, name)
 
     def counted(*args, **kwargs):
         calls.append(name)
         return original(*args, **kwargs)
-    monkeypatch.setattr(conv_module, name, counted)
+    monkeypatch.setattr(module, name, counted)
     return calls
 
 
 @pytest.mark.parametrize("channels", [1, 4], ids=["batched-gemms", "one-gemm"])
 def test_first_layer_pays_only_for_the_weight_gradient(monkeypatch, channels):
     """Images need no gradient: backward computes dW (from the kept columns) and db, never dx."""
-    monkeypatch.setattr(conv_module, "conv_algorithm", lambda *args: "im2col")  # the GEMM layouts under test
-    input_grads = _count_calls(monkeypatch, "conv_input_grad")
-    columns = _count_calls(monkeypatch, "conv_columns")
+    monkeypatch.setattr(conv_kernels, "conv_algorithm", lambda *args: "im2col")  # the GEMM layouts under test
+    input_grads = _count_calls(monkeypatch, conv_module, "conv2d_input_grad")
+    columns = _count_calls(monkeypatch, conv_kernels, "conv_columns")
     images = tg.Tensor(rng.standard_normal((2, channels, 8, 8)).astype(np.float32))
     w = tg.Tensor(rng.standard_normal((3, channels, 3, 3)).astype(np.float32), requires_grad=True)
     b = tg.Tensor(np.zeros(3, np.float32), requires_grad=True)
@@ -302,17 +304,17 @@ def test_first_layer_pays_only_for_the_weight_gradient(monkeypatch, channels):
 
 def test_winograd_first_layer_reuses_the_forward_tiles(monkeypatch):
     """On the Winograd path too: no dx, and dW from the transformed input tiles forward kept."""
-    input_grads = _count_calls(monkeypatch, "winograd_conv2d_input_grad")
+    input_grads = _count_calls(monkeypatch, conv_kernels, "winograd_conv2d_input_grad")
     kept = []
-    weight_grad = conv_module.winograd_conv2d_weight_grad
+    weight_grad = conv_kernels.winograd_conv2d_weight_grad
 
     def spy(x, grad, padding, m, tiles=None):
         kept.append(tiles is not None)
         return weight_grad(x, grad, padding, m, tiles)
-    monkeypatch.setattr(conv_module, "winograd_conv2d_weight_grad", spy)
+    monkeypatch.setattr(conv_kernels, "winograd_conv2d_weight_grad", spy)
     images = tg.Tensor(rng.standard_normal((2, 8, 7, 6)))
     w = tg.Tensor(rng.standard_normal((3, 8, 3, 3)), requires_grad=True)
-    assert conv_module.conv_algorithm(w.shape, conv_module.make_geometry(
+    assert conv_kernels.conv_algorithm(w.shape, make_geometry(
         "conv2d", images.shape, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1)), 1, w.dtype) == "winograd2"
     conv2d(images, w, padding=1).sum().backward()
     assert input_grads == [] and kept == [True]
@@ -321,7 +323,7 @@ def test_winograd_first_layer_reuses_the_forward_tiles(monkeypatch):
 
 
 def test_frozen_weight_skips_the_weight_gradient(monkeypatch):
-    weight_grads = _count_calls(monkeypatch, "conv_weight_grad")
+    weight_grads = _count_calls(monkeypatch, conv_module, "conv2d_weight_grad")
     x = tg.Tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True)
     conv2d(x, tg.Tensor(rng.standard_normal((3, 2, 3, 3)))).sum().backward()
     assert weight_grads == [] and x.grad is not None

@@ -102,7 +102,8 @@ def test_masked_double_backward_routes_too():
 
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
 def test_select_kernel_matches_its_reference_bit_for_bit(dtype):
-    from tinygrad_np.ops.elementwise import select_into, select_reference
+    from tinygrad_np.kernels.elementwise import select_into
+    from tinygrad_np.kernels.reference import select as select_reference
     grad = np.array([[1.0, -0.0, np.inf, -np.inf], [np.nan, 2.5, 0.0, -np.nan]], dtype=dtype)
     mask = np.array([[True, True, False, True], [False, True, False, True]])
     for g, m in [(grad, mask), (grad.T, mask.T), (np.broadcast_to(grad[:1], (3, 4)), np.broadcast_to(mask[1], (3, 4)))]:

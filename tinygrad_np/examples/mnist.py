@@ -36,7 +36,7 @@ from ..data import DataLoader, load_mnist, normalize
 from ..fileio import atomic_write
 from ..optim import SGD, Adam, Optimizer
 from ..optim.lr_scheduler import CosineAnnealingLR
-from ..parallel import get_num_threads, set_num_threads
+from ..kernels.threads import get_num_threads, set_num_threads
 from ..random import get_rng, get_rng_state, manual_seed, set_rng_state
 from ..serialization import load, save
 from ..tensor import Tensor

@@ -13,7 +13,7 @@ im2col GEMM, with 9 m^2 / a^2 fewer multiplications (2.25x, 4x).
 Layout: channels last. The tiles of an image are gathered from a padded (N, H, W, C) copy, so the
 transforms run over long contiguous rows of C values, each one small matrix product per axis. The
 batch is cut into chunks of a few images that stay in cache, and the chunks are split over the
-threads of `tinygrad_np.parallel`.
+threads of `kernels.threads`.
 
 The gradients are the same machinery: the input gradient is a Winograd convolution of the output
 gradient with the flipped, transposed kernel; the weight gradient is a sum over tiles in the
@@ -22,8 +22,8 @@ taken through the adjoint of the output transform, brought back by the adjoint o
 transform.
 
 F(4x4,3x3)'s transforms have entries up to 8 and 1/24: in float32 its error is about 1e-5 relative,
-F(2x2,3x3)'s about as small as im2col's. `conv2d_reference` and friends are the plain kernels
-(einsum over the 9 kernel offsets) that the tests hold these to.
+F(2x2,3x3)'s about as small as im2col's. `reference.conv2d_forward` and friends are the plain
+kernels (a loop over the 9 kernel offsets) that the tests hold these to.
 """
 from __future__ import annotations
 
@@ -32,12 +32,11 @@ from typing import NamedTuple
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from ..parallel import over_batch, sum_over_batch
+from .threads import over_batch, sum_over_batch
 
-__all__ = ["Padding", "conv2d_reference", "conv2d_input_grad_reference", "conv2d_weight_grad_reference",
-           "winograd_conv2d", "winograd_conv2d_input_grad", "winograd_conv2d_weight_grad"]
+__all__ = ["Padding", "winograd_conv2d", "winograd_conv2d_input_grad", "winograd_conv2d_weight_grad"]
 
-Padding = tuple[int, int, int, int]  # (top, bottom, left, right), as in ops.im2col.Geometry
+Padding = tuple[int, int, int, int]  # (top, bottom, left, right), as in Geometry
 
 # Chunks of images whose transform-domain tiles take about this many bytes stay in cache from the
 # input transform through the GEMMs to the output transform.
@@ -71,44 +70,6 @@ _TRANSFORMS = {
                  np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -2, 0], [0, 1, 1, 4, 4, 0], [0, 1, -1, 8, -8, 1]],
                           dtype=np.float64)),
 }
-
-
-# -- reference kernels -----------------------------------------------------------------------------
-def conv2d_reference(x: np.ndarray, weight: np.ndarray, padding: Padding) -> np.ndarray:
-    """(N, C, H, W) * (C_out, C, 3, 3) -> (N, C_out, OH, OW): the sum over the 9 kernel offsets of
-    the shifted input times that offset's (C_out, C) matrix."""
-    top, bottom, left, right = padding
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    oh, ow = xp.shape[2] - 2, xp.shape[3] - 2
-    return sum(np.einsum("nchw,oc->nohw", xp[:, :, i:i + oh, j:j + ow], weight[:, :, i, j])
-               for i in range(3) for j in range(3))
-
-
-def conv2d_input_grad_reference(grad: np.ndarray, weight: np.ndarray, padding: Padding,
-                                size: tuple[int, int]) -> np.ndarray:
-    """The gradient of `conv2d_reference` w.r.t. its (N, C, *size) input: each offset's matrix,
-    transposed, times the gradient, added back where that offset read."""
-    top, bottom, left, right = padding
-    oh, ow = grad.shape[2:]
-    canvas = np.zeros((grad.shape[0], weight.shape[1], size[0] + top + bottom, size[1] + left + right),
-                      dtype=grad.dtype)
-    for i in range(3):
-        for j in range(3):
-            canvas[:, :, i:i + oh, j:j + ow] += np.einsum("nohw,oc->nchw", grad, weight[:, :, i, j])
-    return canvas[:, :, top:top + size[0], left:left + size[1]]
-
-
-def conv2d_weight_grad_reference(x: np.ndarray, grad: np.ndarray, padding: Padding) -> np.ndarray:
-    """The gradient of `conv2d_reference` w.r.t. its weight: for each offset, the gradient times the
-    shifted input, summed over the batch and the positions."""
-    top, bottom, left, right = padding
-    xp = np.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
-    oh, ow = grad.shape[2:]
-    dw = np.empty((grad.shape[1], x.shape[1], 3, 3), dtype=x.dtype)
-    for i in range(3):
-        for j in range(3):
-            dw[:, :, i, j] = np.einsum("nohw,nchw->oc", grad, xp[:, :, i:i + oh, j:j + ow])
-    return dw
 
 
 # -- the transforms --------------------------------------------------------------------------------
@@ -175,7 +136,7 @@ def _chunks(b: slice, per_image_bytes: int) -> list[slice]:
 # -- fast kernels ----------------------------------------------------------------------------------
 def winograd_conv2d(x: np.ndarray, weight: np.ndarray, padding: Padding, m: int,
                     keep_tiles: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
-    """`conv2d_reference` by F(m x m, 3x3), m in (2, 4): the (N, C_out, OH, OW) output (an
+    """`reference.conv2d_forward` by F(m x m, 3x3), m in (2, 4): the (N, C_out, OH, OW) output (an
     NCHW-shaped view of a channels-last buffer) and, with `keep_tiles`, the transformed input
     tiles (a*a, N*TH*TW, C) that `winograd_conv2d_weight_grad` can reuse."""
     t = _TRANSFORMS[m]
@@ -210,7 +171,7 @@ def winograd_conv2d(x: np.ndarray, weight: np.ndarray, padding: Padding, m: int,
 
 def winograd_conv2d_input_grad(grad: np.ndarray, weight: np.ndarray, padding: Padding, m: int,
                                size: tuple[int, int]) -> np.ndarray:
-    """`conv2d_input_grad_reference` by F(m x m, 3x3): the convolution of the gradient with the
+    """`reference.conv2d_input_grad` by F(m x m, 3x3): the convolution of the gradient with the
     flipped, transposed kernel, padded by 2 - padding (a negative pad crops)."""
     top, bottom, left, right = padding
     flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
@@ -221,7 +182,7 @@ def winograd_conv2d_input_grad(grad: np.ndarray, weight: np.ndarray, padding: Pa
 
 def winograd_conv2d_weight_grad(x: np.ndarray, grad: np.ndarray, padding: Padding, m: int,
                                 tiles: np.ndarray | None = None) -> np.ndarray:
-    """`conv2d_weight_grad_reference` by F(m x m, 3x3): per transform-domain point, the transformed
+    """`reference.conv2d_weight_grad` by F(m x m, 3x3): per transform-domain point, the transformed
     input tiles^T times the gradient's tiles taken through A (. ) A^T, summed over the batch, then
     G^T (.) G. `tiles` are forward's transformed input (`winograd_conv2d(keep_tiles=True)`)."""
     t = _TRANSFORMS[m]

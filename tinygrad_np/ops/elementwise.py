@@ -6,33 +6,8 @@ from typing import Any
 import numpy as np
 
 from ..autograd.function import Function
-from ..parallel import over_rows
+from ..kernels.elementwise import relu_with_mask, select
 from ..tensor import Tensor
-
-
-_SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
-
-
-def select_reference(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """grad where mask, else 0: the plain NumPy statement of `select_into`."""
-    return np.where(mask, grad, np.zeros((), grad.dtype))
-
-
-def select_into(out: np.ndarray, grad: np.ndarray, mask: np.ndarray) -> None:
-    """out = grad where the boolean mask, else +0.0, exactly (inf and NaN kept or dropped, never
-    multiplied).
-
-    np.where and copyto(where=) are many times slower than a multiply on a random mask, so the mask
-    becomes integers of grad's size, -1 (all bits set) for True and 0 for False, ANDed with grad's
-    bits: two passes, as fast as multiplying by a 0/1 mask, which 0 * inf = NaN rules out.
-    """
-    int_type = _SAME_SIZE_INT.get(out.itemsize) if out.dtype.kind == "f" else None
-    if int_type is None:  # another dtype: the reference
-        out[...] = select_reference(grad, mask)
-        return
-    bits = out.view(int_type)
-    np.negative(mask.view(np.int8), out=bits)  # False, True -> 0, -1
-    np.bitwise_and(bits, grad.view(int_type), out=bits)
 
 
 class Masked(Function):
@@ -45,9 +20,7 @@ class Masked(Function):
     @staticmethod
     def forward(ctx, grad, mask, weight=None):
         ctx.mask, ctx.weight = mask, weight
-        out = np.empty(grad.shape, grad.dtype)
-        mask = np.broadcast_to(np.asarray(mask, dtype=bool), grad.shape)
-        over_rows(lambda r: select_into(out[r], grad[r], mask[r]), out)
+        out = select(grad, np.broadcast_to(np.asarray(mask, dtype=bool), grad.shape))
         if weight is not None:
             out *= weight  # finite weights: the zeros stay zeros
         return out
@@ -283,15 +256,7 @@ class ReLU(Function):
 
     @staticmethod
     def forward(ctx, x):
-        out = np.empty_like(x)
-        # the gradient's mask (out > 0) is made while out is still in cache, and kept instead of out
-        ctx.positive = np.empty(x.shape, dtype=bool) if ctx.needs_input_grad[0] else None
-
-        def rows(r):
-            np.maximum(x[r], 0, out=out[r])
-            if ctx.positive is not None:
-                np.greater(out[r], 0, out=ctx.positive[r])
-        over_rows(rows, out)
+        out, ctx.positive = relu_with_mask(x, ctx.needs_input_grad[0])  # the mask is kept instead of out
         return out
 
     @staticmethod

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
-from ..parallel import over_batch, sum_over_batch
+from ..kernels.matmul import matmul_on_threads
 
 
 class MatMul(Function):
@@ -54,23 +54,6 @@ class MatMul(Function):
         if ctx.needs_input_grad[1]:
             gb = (a2.transpose(*_swap_last(a2.ndim)) @ g2).sum_to(b2.shape).reshape(b.shape)
         return ga, gb
-
-
-def matmul_on_threads(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.matmul; a product of two matrices is split over the intra-op threads along its longest
-    dimension: rows of a, columns of b, or the inner one (partial products, then their sum)."""
-    if a.ndim != 2 or b.ndim != 2:
-        return np.matmul(a, b)
-    (m, k), n = a.shape, b.shape[1]
-    work = a.nbytes + b.nbytes + m * n * a.itemsize
-    if k > max(m, n):
-        return sum_over_batch(lambda i: np.matmul(a[:, i], b[i]), k, work)
-    out = np.empty((m, n), dtype=np.result_type(a, b))
-    if m >= n:
-        over_batch(lambda i: np.matmul(a[i], b, out=out[i]), m, work)
-    else:
-        over_batch(lambda j: np.matmul(a, b[:, j], out=out[:, j]), n, work)
-    return out
 
 
 def _swap_last(ndim: int) -> list[int]:

@@ -5,7 +5,7 @@ from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .activation import require_float_tensor
-from .linalg import matmul_on_threads
+from ..kernels.matmul import matmul_on_threads
 
 __all__ = ["linear"]
 

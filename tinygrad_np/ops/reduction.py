@@ -5,7 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
-from ..parallel import sum_over_batch
+from ..kernels.threads import sum_over_batch
 from ..tensor import Tensor
 from .elementwise import Masked
 from .shape import normalize_axes, normalize_axis

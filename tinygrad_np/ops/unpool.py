@@ -9,7 +9,7 @@ from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .activation import require_float_tensor
-from .im2col import IntPair, pair
+from .windows import IntPair, pair
 
 __all__ = ["max_unpool2d"]
 

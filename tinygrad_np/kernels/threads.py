@@ -9,7 +9,7 @@ Like PyTorch, it is on by default: the first kernel large enough to split starts
 core this process may use, or as many as TINYGRAD_NP_NUM_THREADS (else OMP_NUM_THREADS, as torch
 reads it) says. `set_num_threads(n)` chooses the count, as `torch.set_num_threads` does. Importing
 the package starts nothing. BLAS's own threads would fight ours for the cores (OpenBLAS's idle
-workers spin for about 0.1 s after each product), so while there is more than one thread NumPy's
+workers spin for a while after each product), so while there is more than one thread NumPy's
 BLAS runs on one, in the whole process; `set_num_threads(1)` gives BLAS its threads back. A split
 sum (a weight or bias gradient) adds its parts in order, and BLAS may block a smaller product
 differently, so the last bits of a result can depend on the thread count, never on timing.
@@ -22,13 +22,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from .runtime import keep_freed_memory_by_default
+from .memory import keep_freed_memory_by_default
 
 __all__ = ["get_num_threads", "set_num_threads"]
 
 T = TypeVar("T")
 
-# Work below this many bytes stays on one thread: handing a part to a thread costs some 20-50 us.
+# Work below this many bytes stays on one thread: handing a part to a thread costs more than it saves.
 MIN_PARALLEL_BYTES = 1 << 20
 
 THREADS_ENV = "TINYGRAD_NP_NUM_THREADS"

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np import runtime
+from tinygrad_np.kernels import memory
 
 GLIBC = platform.system() == "Linux" and platform.libc_ver()[0] == "glibc"
 
@@ -43,7 +43,7 @@ def test_keep_freed_memory_off_glibc_is_a_no_op(monkeypatch: pytest.MonkeyPatch)
     assert tg.keep_freed_memory() is False
 
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 # In a fresh process: whether freeing a 64 MiB array keeps its memory in the process (resident), after
 # import and after the first large kernel.
@@ -71,7 +71,7 @@ print(json.dumps(seen))
 
 
 def _kept_around_first_kernel(setup: str = "", **env: str) -> dict[str, bool]:
-    environ = {k: v for k, v in os.environ.items() if k != runtime.KEEP_FREED_MEMORY_ENV}
+    environ = {k: v for k, v in os.environ.items() if k != memory.KEEP_FREED_MEMORY_ENV}
     environ.update(env, PYTHONPATH=str(ROOT))
     done = subprocess.run([sys.executable, "-c", FIRST_KERNEL.replace("{setup}", setup)], env=environ,
                           cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -85,7 +85,7 @@ def test_the_first_large_kernel_keeps_freed_memory_by_default() -> None:
 
 
 @pytest.mark.skipif(not GLIBC, reason="mallopt exists only in glibc")
-@pytest.mark.parametrize("setup, env", [("", {runtime.KEEP_FREED_MEMORY_ENV: "0"}),
+@pytest.mark.parametrize("setup, env", [("", {memory.KEEP_FREED_MEMORY_ENV: "0"}),
                                         ("tg.keep_freed_memory(False)", {})])
 def test_the_default_can_be_turned_off(setup: str, env: dict[str, str]) -> None:
     assert _kept_around_first_kernel(setup, **env) == {"import": False, "large": False}

@@ -2,8 +2,8 @@
 
 A training step frees and re-allocates the same large arrays every time. By default glibc hands
 large freed blocks back to the operating system, so every new activation or gradient lands on
-fresh pages that the kernel must fault in and zero-fill: in the benchmark's model A that was a
-sixth of a step (22.3 -> 18.8 ms). `keep_freed_memory()` tells the allocator to keep freed memory
+fresh pages that the kernel must fault in and zero-fill (docs/performance.md says how much that
+costs a step). `keep_freed_memory()` tells the allocator to keep freed memory
 for the next allocation (what PyTorch users get by preloading jemalloc or tcmalloc). The process
 then keeps its peak memory instead of returning it, which is what a training run wants.
 

@@ -20,13 +20,13 @@ import pytest
 
 import tinygrad_np as tg
 import tinygrad_np.functional as F
-from tinygrad_np import parallel
+from tinygrad_np.kernels import threads
 
 
 @pytest.fixture
 def split(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Two threads and no size threshold, so every kernel with a batch of 2 or more splits."""
-    monkeypatch.setattr(parallel, "MIN_PARALLEL_BYTES", 0)
+    monkeypatch.setattr(threads, "MIN_PARALLEL_BYTES", 0)
     previous = tg.get_num_threads()
     tg.set_num_threads(2)
     try:
@@ -37,7 +37,7 @@ def split(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 def _results(fn: Callable[[], list[np.ndarray]]) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """fn() on one thread, then on two (under the `split` fixture), checking that something split."""
-    previous, batch_parts = tg.get_num_threads(), parallel.batch_parts
+    previous, batch_parts = tg.get_num_threads(), threads.batch_parts
     splits = []
 
     def counting(n: int, nbytes: int) -> list[slice]:
@@ -48,11 +48,11 @@ def _results(fn: Callable[[], list[np.ndarray]]) -> tuple[list[np.ndarray], list
     tg.set_num_threads(1)
     serial = fn()
     tg.set_num_threads(2)
-    parallel.batch_parts = counting
+    threads.batch_parts = counting
     try:
         threaded = fn()
     finally:
-        parallel.batch_parts = batch_parts
+        threads.batch_parts = batch_parts
         tg.set_num_threads(previous)
     assert max(splits) == 2, "no kernel split its work"
     return serial, threaded
@@ -86,8 +86,8 @@ def _rand(*shape: int) -> np.ndarray:
 
 
 # -- the switch ------------------------------------------------------------------------------------
-ROOT = Path(__file__).resolve().parents[1]
-THREAD_VARS = (parallel.THREADS_ENV, "OMP_NUM_THREADS")
+ROOT = Path(__file__).resolve().parents[2]
+THREAD_VARS = (threads.THREADS_ENV, "OMP_NUM_THREADS")
 
 # Run in a fresh process: the state right after import, after a small and after a large kernel.
 FIRST_KERNELS = """
@@ -95,15 +95,15 @@ import json, threading
 from threadpoolctl import threadpool_info
 import numpy as np
 import tinygrad_np as tg
-from tinygrad_np import parallel, runtime
+from tinygrad_np.kernels import memory, threads
 
 def blas():
     return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
 
 def state():
-    return {"threads": parallel._threads, "get": tg.get_num_threads(), "pool": parallel._pool is not None,
-            "workers": parallel._pool._max_workers if parallel._pool is not None else 0,
-            "python_threads": threading.active_count(), "blas": blas(), "memory_chosen": runtime._chosen}
+    return {"threads": threads._threads, "get": tg.get_num_threads(), "pool": threads._pool is not None,
+            "workers": threads._pool._max_workers if threads._pool is not None else 0,
+            "python_threads": threading.active_count(), "blas": blas(), "memory_chosen": memory._chosen}
 
 {setup}
 seen = {"import": state()}
@@ -144,19 +144,19 @@ def test_default_is_every_usable_core_started_by_the_first_large_kernel() -> Non
 
 
 def test_environment_sets_the_default() -> None:
-    seen = _first_kernels(**{parallel.THREADS_ENV: "3", "OMP_NUM_THREADS": "2"})
+    seen = _first_kernels(**{threads.THREADS_ENV: "3", "OMP_NUM_THREADS": "2"})
     assert seen["import"]["get"] == 3 and seen["large"]["threads"] == 3 and seen["large"]["workers"] == 2
 
 
 def test_set_num_threads_overrides_the_environment() -> None:
-    seen = _first_kernels("tg.set_num_threads(1)", **{parallel.THREADS_ENV: "3"})
+    seen = _first_kernels("tg.set_num_threads(1)", **{threads.THREADS_ENV: "3"})
     assert seen["large"]["threads"] == 1 and not seen["large"]["pool"]
     assert seen["large"]["blas"] == seen["import"]["blas"] and seen["large"]["memory_chosen"]
 
 
 @pytest.mark.parametrize("env, expected", [
     ({}, None), ({"OMP_NUM_THREADS": "2"}, 2), ({"OMP_NUM_THREADS": "4,2"}, 4), ({"OMP_NUM_THREADS": ""}, None),
-    ({parallel.THREADS_ENV: "5"}, 5), ({parallel.THREADS_ENV: "5", "OMP_NUM_THREADS": "2"}, 5),
+    ({threads.THREADS_ENV: "5"}, 5), ({threads.THREADS_ENV: "5", "OMP_NUM_THREADS": "2"}, 5),
 ])
 def test_default_num_threads_reads_the_environment(monkeypatch: pytest.MonkeyPatch, env: dict[str, str],
                                                    expected: int | None) -> None:
@@ -164,7 +164,7 @@ def test_default_num_threads_reads_the_environment(monkeypatch: pytest.MonkeyPat
         monkeypatch.delenv(var, raising=False)
     for var, value in env.items():
         monkeypatch.setenv(var, value)
-    assert parallel.default_num_threads() == (expected if expected is not None else _cores())
+    assert threads.default_num_threads() == (expected if expected is not None else _cores())
 
 
 @pytest.mark.parametrize("var", THREAD_VARS)
@@ -174,7 +174,7 @@ def test_a_bad_thread_count_in_the_environment_is_named(monkeypatch: pytest.Monk
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv(var, value)
     with pytest.raises(ValueError, match=f"{var}: expected an int >= 1, got '{value}'"):
-        parallel.default_num_threads()
+        threads.default_num_threads()
 
 
 @pytest.mark.parametrize("bad", [0, -2, 1.5, True, "2", None])
@@ -212,17 +212,17 @@ def test_blas_is_held_at_one_thread_while_splitting_and_given_back() -> None:
 @pytest.mark.usefixtures("split")
 @pytest.mark.parametrize("n, expected", [(1, [(0, 1)]), (2, [(0, 1), (1, 2)]), (5, [(0, 2), (2, 5)])])
 def test_batch_parts_cover_the_batch_in_order(n: int, expected: list[tuple[int, int]]) -> None:
-    assert [(p.start, p.stop) for p in parallel.batch_parts(n, 1)] == expected
+    assert [(p.start, p.stop) for p in threads.batch_parts(n, 1)] == expected
 
 
 def test_small_work_stays_on_one_thread() -> None:
     previous = tg.get_num_threads()
     tg.set_num_threads(2)
     try:
-        assert parallel.batch_parts(64, parallel.MIN_PARALLEL_BYTES - 1) == [slice(0, 64)]
-        assert len(parallel.batch_parts(64, parallel.MIN_PARALLEL_BYTES)) == 2
+        assert threads.batch_parts(64, threads.MIN_PARALLEL_BYTES - 1) == [slice(0, 64)]
+        assert len(threads.batch_parts(64, threads.MIN_PARALLEL_BYTES)) == 2
         tg.set_num_threads(1)
-        assert parallel.batch_parts(64, 1 << 30) == [slice(0, 64)]
+        assert threads.batch_parts(64, 1 << 30) == [slice(0, 64)]
     finally:
         tg.set_num_threads(previous)
 
@@ -235,9 +235,9 @@ def test_parts_run_on_two_threads_and_do_not_split_again() -> None:
 
     def part(rows: slice) -> int:
         seen[rows.start] = threading.get_ident()
-        return len(parallel.batch_parts(10, 1 << 30))  # a kernel called inside a part stays whole
+        return len(threads.batch_parts(10, 1 << 30))  # a kernel called inside a part stays whole
 
-    assert parallel.over_batch(part, 4, 1) == [1, 1]
+    assert threads.over_batch(part, 4, 1) == [1, 1]
     assert len(set(seen.values())) == 2 and seen[0] == threading.get_ident()
 
 
@@ -248,7 +248,7 @@ def test_an_error_in_a_part_reaches_the_caller() -> None:
             raise ValueError("second part failed")
 
     with pytest.raises(ValueError, match="second part failed"):
-        parallel.over_batch(part, 4, 1)
+        threads.over_batch(part, 4, 1)
 
 
 # -- the kernels: the same results on two threads ---------------------------------------------------
@@ -273,7 +273,7 @@ def test_conv2d_matches_one_thread(x_shape: tuple[int, ...], w_shape: tuple[int,
 
 @pytest.mark.usefixtures("split")
 def test_conv2d_input_gradient_in_chunks_within_parts(monkeypatch: pytest.MonkeyPatch) -> None:
-    from tinygrad_np.ops import im2col
+    from tinygrad_np.kernels import im2col
 
     monkeypatch.setattr(im2col, "_CHUNK_BYTES", 1)  # one image per chunk: several chunks in each part
     x, w = _rand(5, 3, 6, 6), _rand(4, 3, 3, 3)
@@ -329,12 +329,12 @@ def test_a_forked_child_can_still_split() -> None:
     import os
     import signal
 
-    parallel.over_batch(lambda rows: None, 4, 1)  # the parent's worker thread exists now
+    threads.over_batch(lambda rows: None, 4, 1)  # the parent's worker thread exists now
     pid = os.fork()
     if pid == 0:  # the child: without a pool of its own, this would wait forever for a thread it lacks
         signal.alarm(10)  # so a hang ends the child (killed by SIGALRM) and fails the test
         try:
-            ok = parallel.over_batch(lambda rows: rows.start, 4, 1) == [0, 2]
+            ok = threads.over_batch(lambda rows: rows.start, 4, 1) == [0, 2]
         finally:
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
