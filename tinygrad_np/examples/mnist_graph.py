@@ -1,4 +1,4 @@
-"""Render the loss graph of an MNIST model: `python -m tinygrad_np.viz --mnist --out graph.svg`.
+"""Render the loss graph of an MNIST model: `python -m tinygrad_np.examples.mnist_graph --mnist --out graph.svg`.
 
 The batch is random (2 images of 1x28x28 in [0, 1), random labels) since only the graph's shape
 matters; `--show-grad` runs backward first so the drawing shows gradient norms.
@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import functional as F
 from ..random import get_rng, manual_seed
 from ..tensor import Tensor
-from .graph import GraphDrawing, GraphvizNotFoundError, draw_graph, render_graph
-from .summary import summary
+from ..viz import GraphDrawing, GraphvizNotFoundError, draw_graph, render_graph, summary
+from . import mnist_models
 
 _FORMATS = ("svg", "png", "pdf", "dot")
 _MODELS = ("cnn", "simple", "tiny")
@@ -24,9 +25,6 @@ _MODELS = ("cnn", "simple", "tiny")
 def mnist_loss_graph(model: str = "cnn", seed: int = 0, batch: int = 2, show_grad: bool = False,
                      **draw_kwargs: object) -> GraphDrawing:
     """Draw the cross-entropy loss graph of one MNIST model on a random batch."""
-    from .. import functional as F
-    from ..examples import mnist_models
-
     manual_seed(seed)
     params = mnist_models.init_params(model, seed=seed)
     x, labels = _random_batch(batch)
@@ -39,8 +37,6 @@ def mnist_loss_graph(model: str = "cnn", seed: int = 0, batch: int = 2, show_gra
 
 def mnist_summary(model: str = "cnn", seed: int = 0, batch: int = 2) -> str:
     """The summary table of one MNIST model's forward pass (logits) on a random batch."""
-    from ..examples import mnist_models
-
     manual_seed(seed)
     params = mnist_models.init_params(model, seed=seed)
     x, _ = _random_batch(batch)
@@ -62,7 +58,7 @@ def _random_batch(batch: int) -> tuple[Tensor, np.ndarray]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, draw the graph, write it; returns the exit status."""
     parser = argparse.ArgumentParser(
-        prog="python -m tinygrad_np.viz",
+        prog="python -m tinygrad_np.examples.mnist_graph",
         description="Draw the graph that backward walks for an MNIST model's loss.")
     parser.add_argument("--mnist", action="store_true", help="draw the MNIST model's loss graph")
     parser.add_argument("--model", choices=_MODELS, default="cnn", help="which MNIST model (default: cnn)")
