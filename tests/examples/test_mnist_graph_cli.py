@@ -69,3 +69,9 @@ def test_module_command_renders_svg_and_png(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert b"<svg" in out.read_bytes()
+
+
+def test_the_viz_module_points_to_the_command():
+    done = subprocess.run([sys.executable, "-m", "tinygrad_np.viz", "--mnist"], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.returncode == 2 and "python -m tinygrad_np.examples.mnist_graph --mnist" in done.stderr
