@@ -5,6 +5,7 @@
     (x * x).sum().backward()        # x.grad == [2, 4]
 """
 from .tensor import Tensor
+from .ops.tensor_methods import install as _install_tensor_methods
 from .autograd.function import Function
 from .autograd.engine import grad
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
@@ -19,6 +20,8 @@ from .serialization import CheckpointError, load, save
 from .random import get_rng_state, manual_seed, set_rng_state
 from .kernels.memory import keep_freed_memory
 from .kernels.threads import get_num_threads, set_num_threads
+
+_install_tensor_methods(Tensor)  # Tensor's operators and op methods: ops/tensor_methods.py
 
 from numpy import float32, float64, int64  # dtype names, as in torch
 

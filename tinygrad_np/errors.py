@@ -1,4 +1,5 @@
 """Exceptions raised by tinygrad_np, so users can catch our errors by kind."""
+from typing import Any
 
 
 class ShapeError(ValueError):
@@ -11,3 +12,23 @@ class GraphError(RuntimeError):
 
 class InplaceModificationError(RuntimeError):
     """A tensor saved for backward was changed in place after it was saved."""
+
+
+class GradientShapeError(GraphError):
+    """An op's backward returned a gradient whose shape is not its input's. Besides the message it
+    carries the facts: `node` (the graph node whose backward ran; `op` is its name), `index` (the
+    input), `shape` (what backward returned) and `expected` (the input's shape)."""
+
+    def __init__(self, message: str, *, node: Any, index: int, shape: tuple[int, ...],
+                 expected: tuple[int, ...]) -> None:
+        super().__init__(message)
+        self.node, self.op, self.index, self.shape, self.expected = node, node.name, index, shape, expected
+
+
+class GradientCountError(GraphError):
+    """An op's backward returned `count` gradients, not one per forward argument; `node` is the graph
+    node whose backward ran and `op` its name."""
+
+    def __init__(self, message: str, *, node: Any, count: int) -> None:
+        super().__init__(message)
+        self.node, self.op, self.count = node, node.name, count

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from .fileio import atomic_write
-from .tensor import Tensor
+from .tensor import Parameter, Tensor
 
 __all__ = ["CheckpointError", "load", "save"]
 
@@ -78,8 +78,6 @@ class _Writer:
         if isinstance(obj, str):
             return {"type": "str", "value": obj}
         if isinstance(obj, Tensor):
-            from .nn.module import Parameter
-
             return {"type": "tensor", "key": self._array(obj.data, where), "requires_grad": bool(obj.requires_grad),
                     "parameter": isinstance(obj, Parameter), "name": obj.name}
         if isinstance(obj, np.ndarray):
@@ -184,8 +182,6 @@ def _build(node: Any, arrays: dict[str, np.ndarray], path: str) -> Any:
         if kind == "scalar":
             return arrays[node["key"]][()]
         if kind == "tensor":
-            from .nn.module import Parameter
-
             cls = Parameter if node.get("parameter") else Tensor
             t = cls(arrays[node["key"]], requires_grad=bool(node["requires_grad"]))
             t.name = node.get("name")

@@ -129,6 +129,34 @@ def backward_order_figure(path: Path) -> None:
     write_dot(g, path)
 
 
+@figure("layers.svg")
+def layers_figure(path: Path) -> None:
+    """The package's layers and an arrow wherever one really imports another, read from the source by
+    tests/test_layering.py (which checks every arrow points down). Every layer uses base, and
+    tinygrad_np/__init__.py gathers names from all of them: those arrows are left out."""
+    from tests import test_layering as layering
+
+    names = [name for name, _ in layering.LAYERS]
+    edges = {(layering.layer_of(m), layering.layer_of(t)) for m in layering.MODULES for t, _, _ in layering.imports(m)}
+    g = graphviz.Digraph(graph_attr={"rankdir": "TB", "fontname": "Helvetica", "fontsize": "11", "nodesep": "0.3",
+                                     "ranksep": "0.35"},
+                         node_attr={"fontname": "Helvetica", "fontsize": "12", "style": "filled,rounded",
+                                    "shape": "box", "margin": "0.15,0.06"},
+                         edge_attr={"color": "#555555", "arrowsize": "0.7"})
+    for name, prefixes in layering.LAYERS:
+        if name == "package":
+            continue
+        shown = "<br/>".join(p + ("/" if (layering.PACKAGE / p).is_dir() else ".py") for p in prefixes)
+        fill = GREEN if name == "core" else ORANGE if name == "ops" else BLUE
+        g.node(name, f"<<b>{name}</b><br/><font point-size='10'>{shown}</font>>", fillcolor=fill)
+    base = names.index("base")
+    for a, b in sorted(edges):
+        if a != b and b != base and names[a] != "package":
+            g.edge(names[a], names[b])
+    g.edge("core", "base", style="dashed", label="  every layer", fontname="Helvetica", fontsize="10")
+    write_dot(g, path)
+
+
 @figure("sum-to.svg")
 def sum_to_figure(path: Path) -> None:
     """Broadcasting (3, 1) + (4,) to (3, 4), and the gradient summed back with sum_to."""

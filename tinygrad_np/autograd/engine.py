@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import GraphError
+from ..errors import GradientCountError, GradientShapeError, GraphError
 from ..tensor import Hooks, Tensor
 from . import anomaly
+from .function import _freed_message
 from .grad_mode import _Mode
 
 if TYPE_CHECKING:
@@ -27,66 +28,36 @@ def run_backward(
     create_graph: bool,
     capture: Sequence[Tensor] | None = None,
 ) -> list[Tensor | None] | None:
-    """Backpropagate `root_grads` from `roots`.
+    """Backpropagate `root_grads` from `roots` by Kahn's algorithm: a node runs its backward once
+    every consumer of its output has handed it a gradient.
 
     Without `capture`, gradients accumulate into the `.grad` of leaves (and of tensors that called
     `retain_grad()`). With `capture`, nothing is written; the gradients of those tensors are returned.
     """
-    captured: dict[int, Tensor | None] | None = None
-    if capture is not None:
-        captured = {id(t): None for t in capture}
-        for t in capture:  # a non-leaf's gradient is found through its node's output reference
-            if t.grad_fn is not None:
-                t.grad_fn.track_output(t)
-    buffers: dict[Function, Tensor] = {}  # a node's output gradient, summed while it arrives
-    leaf_grads: dict[int, list[Any]] = {}  # id(leaf) -> [leaf, its gradient summed so far, owned]
-    with _Mode(create_graph):
+    grads = Gradients(create_graph, capture)
+    with _Mode(create_graph):  # under create_graph the backward pass is itself recorded
         for root, grad in zip(roots, root_grads):
-            if root.grad_fn is None:
-                _sum_leaf_grad(leaf_grads, root, grad, create_graph)
-            else:
-                node = root.grad_fn
-                buffers[node] = buffers[node] + grad if node in buffers else grad
+            grads.receive(root, grad)
         pending = _count_consumers([r.grad_fn for r in roots if r.grad_fn is not None])
         ready = [n for n in dict.fromkeys(r.grad_fn for r in roots) if n is not None and pending[n] == 0]
         while ready:
             node = ready.pop()
-            grad = buffers.pop(node, None)
-            inputs = node.inputs
-            grads: tuple[Tensor | None, ...] = ()
-            if grad is not None:
-                ref = node._output_ref
-                out = ref() if ref is not None else None
-                if node.output_hooks or (out is not None and (out._retains_grad or captured is not None)):
-                    grad = _finish_tensor_grad(node.output_hooks, out, grad, captured, create_graph)
-                grads = _call_backward(node, grad)
-            needs = node.needs_input_grad
-            for i, t in enumerate(inputs):
+            grad = grads.of_output(node)  # complete: every consumer has added to it
+            input_grads = _call_backward(node, grad) if grad is not None else ()
+            for i, t in enumerate(node.inputs):
                 if t is None or not t.requires_grad:
-                    continue
-                g = grads[i] if grads and needs[i] else None
-                if g is not None and (type(g) is not Tensor or g.data.shape != t.shape
-                                      or g.data.dtype != t.dtype or anomaly.enabled):
-                    g = _checked_grad(node, i, g, t)
+                    continue  # no gradient flows to a constant
+                if input_grads and input_grads[i] is not None and node.needs_input_grad[i]:
+                    grads.receive(t, _checked_grad(node, i, input_grads[i], t))
                 parent = t.grad_fn
-                if parent is None:
-                    if g is not None:
-                        _sum_leaf_grad(leaf_grads, t, g, create_graph)
-                    continue
-                if g is not None:
-                    summed = buffers.get(parent)
-                    buffers[parent] = g if summed is None else summed + g
-                left = pending[parent] - 1
-                pending[parent] = left
-                if left == 0:
-                    ready.append(parent)
+                if parent is not None:  # one consumer of the parent done; ready when none is left
+                    pending[parent] -= 1
+                    if pending[parent] == 0:
+                        ready.append(parent)
             if not retain_graph:
                 node.release()
-        for leaf, total, _ in leaf_grads.values():  # each leaf's hooks run once, on its total gradient
-            _deliver_to_leaf(leaf, total, captured, create_graph)
-    if captured is not None:
-        return [captured[id(t)] for t in capture]  # type: ignore[union-attr]
-    return None
+        grads.deliver_to_leaves()
+    return grads.captured()
 
 
 def _count_consumers(starts: list[Function]) -> dict[Function, int]:
@@ -100,8 +71,6 @@ def _count_consumers(starts: list[Function]) -> dict[Function, int]:
     while stack:
         node = stack.pop()
         if node._freed:
-            from .function import _freed_message
-
             raise GraphError(_freed_message(node))
         for t in node.inputs:
             if t is None or not t.requires_grad or t.grad_fn is None:
@@ -125,22 +94,25 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
     if type(grads) is not tuple:
         grads = (grads,)
     if len(grads) != len(node.inputs):
-        raise GraphError(
+        raise GradientCountError(
             f"{node.name}.backward returned {len(grads)} gradient(s) but forward took {len(node.inputs)} "
-            f"argument(s); return one per forward argument (None for those without a gradient)."
+            f"argument(s); return one per forward argument (None for those without a gradient).",
+            node=node, count=len(grads),
         )
     return grads
 
 
 def _checked_grad(node: Function, i: int, grad: Any, tensor: Tensor) -> Tensor:
-    """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype (only
-    gradients that are not that already come here)."""
+    """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype."""
     shape, dtype = tensor.shape, tensor.dtype  # a StandIn input has these, not its data
+    if type(grad) is Tensor and grad.data.shape == shape and grad.data.dtype == dtype and not anomaly.enabled:
+        return grad  # the common case, checked first
     g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=dtype))
     if g.data.shape != shape:
-        raise GraphError(
+        raise GradientShapeError(
             f"{node.name}.backward returned a gradient of shape {g.shape} for input {i}, "
-            f"which has shape {shape}; a gradient must have its input's shape."
+            f"which has shape {shape}; a gradient must have its input's shape.",
+            node=node, index=i, shape=g.shape, expected=shape,
         )
     if g.data.dtype != dtype:
         g = g.astype(dtype)
@@ -149,58 +121,90 @@ def _checked_grad(node: Function, i: int, grad: Any, tensor: Tensor) -> Tensor:
     return g
 
 
+class Gradients:
+    """The gradients of one backward pass while they arrive: summed per node (a node's output
+    gradient) and per leaf, then delivered: retained, captured for `tg.grad`, or accumulated into
+    `.grad`, each after the tensor's hooks."""
+
+    def __init__(self, create_graph: bool, capture: Sequence[Tensor] | None) -> None:
+        self.create_graph = create_graph
+        self.node_grads: dict[Function, Tensor] = {}  # a node's output gradient, summed while it arrives
+        self.leaf_grads: dict[int, list[Any]] = {}  # id(leaf) -> [leaf, gradient summed so far, owned]
+        self.capture = capture
+        self.captures: dict[int, Tensor | None] | None = None
+        if capture is not None:
+            self.captures = {id(t): None for t in capture}
+            for t in capture:  # a non-leaf's gradient is found through its node's output reference
+                if t.grad_fn is not None:
+                    t.grad_fn.track_output(t)
+
+    def receive(self, tensor: Tensor, grad: Tensor) -> None:
+        """One more gradient of `tensor`: into its node's buffer, or into the leaf's total."""
+        node = tensor.grad_fn
+        if node is None:
+            self._sum_leaf_grad(tensor, grad)
+        else:
+            summed = self.node_grads.get(node)
+            self.node_grads[node] = grad if summed is None else summed + grad
+
+    def of_output(self, node: Function) -> Tensor | None:
+        """The complete gradient of `node`'s output (None if none arrived), after the output's hooks
+        (its node keeps them, so they run even once the tensor is gone); retained or captured if
+        the tensor is alive and asks."""
+        grad = self.node_grads.pop(node, None)
+        if grad is None:
+            return None
+        if node.output_hooks:
+            grad = _run_hooks(node.output_hooks, grad)
+        ref = node._output_ref
+        out = ref() if ref is not None else None
+        if out is not None:
+            if self.captures is not None:
+                if id(out) in self.captures:
+                    self.captures[id(out)] = grad
+            elif out._retains_grad:
+                _accumulate(out, grad, self.create_graph)
+        return grad
+
+    def _sum_leaf_grad(self, leaf: Tensor, grad: Tensor) -> None:
+        """Add one incoming gradient of a leaf (used by several ops) to its total. An incoming gradient
+        may be shared with other inputs, so the first sum is out of place; later ones add in place into
+        that sum, which is the engine's own (under create_graph every sum is a recorded op)."""
+        entry = self.leaf_grads.get(id(leaf))
+        if entry is None:
+            self.leaf_grads[id(leaf)] = [leaf, grad, False]
+        elif self.create_graph:
+            entry[1] = entry[1] + grad
+        elif entry[2]:
+            np.add(entry[1].data, grad.data, out=entry[1].data)
+        else:
+            entry[1], entry[2] = Tensor._make(entry[1].data + grad.data, None), True
+
+    def deliver_to_leaves(self) -> None:
+        """Each leaf's total gradient: run its hooks (once, on the total), then capture it (tg.grad)
+        or accumulate it into .grad."""
+        for leaf, grad, _ in self.leaf_grads.values():
+            if leaf._hooks:
+                grad = _run_hooks(leaf._hooks, grad)
+            if self.captures is None:
+                _accumulate(leaf, grad, self.create_graph)
+            elif id(leaf) in self.captures:
+                self.captures[id(leaf)] = grad
+
+    def captured(self) -> list[Tensor | None] | None:
+        """The gradients of the captured tensors, in order (None without capture)."""
+        if self.captures is None or self.capture is None:
+            return None
+        return [self.captures[id(t)] for t in self.capture]
+
+
 def _run_hooks(hooks: Hooks, grad: Tensor) -> Tensor:
+    """Call each hook on the gradient; a hook that returns a Tensor replaces it."""
     for hook in list(hooks.values()):
         result = hook(grad)
         if result is not None:
             grad = result
     return grad
-
-
-def _finish_tensor_grad(
-    hooks: Hooks | None, tensor: Tensor | None, grad: Tensor,
-    captured: dict[int, Tensor | None] | None, create_graph: bool
-) -> Tensor:
-    """A non-leaf's gradient is complete: run its hooks (its node keeps them, so they run even once
-    the tensor itself is gone), then retain or capture it if the tensor is alive and asks."""
-    if hooks:
-        grad = _run_hooks(hooks, grad)
-    if tensor is None:
-        return grad
-    if captured is not None:
-        if id(tensor) in captured:
-            captured[id(tensor)] = grad
-    elif tensor._retains_grad:
-        _accumulate(tensor, grad, create_graph)
-    return grad
-
-
-def _sum_leaf_grad(leaf_grads: dict[int, list[Any]], leaf: Tensor, grad: Tensor, create_graph: bool) -> None:
-    """Add one incoming gradient of a leaf (used by several ops) to its total. An incoming gradient
-    may be shared with other inputs, so the first sum is out of place; later ones add in place into
-    that sum, which is the engine's own (under create_graph every sum is a recorded op)."""
-    entry = leaf_grads.get(id(leaf))
-    if entry is None:
-        leaf_grads[id(leaf)] = [leaf, grad, False]
-    elif create_graph:
-        entry[1] = entry[1] + grad
-    elif entry[2]:
-        np.add(entry[1].data, grad.data, out=entry[1].data)
-    else:
-        entry[1], entry[2] = Tensor._make(entry[1].data + grad.data, None), True
-
-
-def _deliver_to_leaf(
-    leaf: Tensor, grad: Tensor, captured: dict[int, Tensor | None] | None, create_graph: bool
-) -> None:
-    """A leaf's total gradient: run its hooks, then capture it (tg.grad) or accumulate it into .grad."""
-    if leaf._hooks:
-        grad = _run_hooks(leaf._hooks, grad)
-    if captured is not None:
-        if id(leaf) in captured:
-            captured[id(leaf)] = grad
-        return
-    _accumulate(leaf, grad, create_graph)
 
 
 def _accumulate(tensor: Tensor, grad: Tensor, create_graph: bool) -> None:

@@ -12,30 +12,9 @@ from typing import Any, NamedTuple, overload
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
-from ..tensor import Tensor
+from ..tensor import Parameter, Tensor
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "Sequential", "StateDictError"]
-
-
-class Parameter(Tensor):
-    """A Tensor that is a trainable weight: assigning it to a Module attribute registers it.
-
-    It requires grad by default; lists and Python floats become float32, ndarrays keep their dtype.
-    """
-
-    __slots__ = ()
-
-    def __init__(self, data: Any = None, requires_grad: bool = True, dtype: Any = None) -> None:
-        if data is None:
-            data = np.empty(0, dtype=np.float32)
-        super().__init__(data, requires_grad=requires_grad, dtype=dtype)
-
-    def __repr__(self) -> str:
-        body = np.array2string(self.data, separator=", ", prefix="Parameter(", threshold=64)
-        extra = [f"dtype={self.dtype}"] if self.dtype != np.float32 else []
-        if not self.requires_grad:
-            extra.append("requires_grad=False")
-        return f"Parameter({body}{''.join(', ' + e for e in extra)})"
 
 
 class IncompatibleKeys(NamedTuple):

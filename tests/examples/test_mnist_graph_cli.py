@@ -1,4 +1,4 @@
-"""`python -m tinygrad_np.viz --mnist`: the MNIST loss graph, written as DOT, SVG or PNG."""
+"""`python -m tinygrad_np.examples.mnist_graph --mnist`: the MNIST loss graph, written as DOT, SVG or PNG."""
 from __future__ import annotations
 
 import os
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tinygrad_np.viz.__main__ import main
+from tinygrad_np.examples.mnist_graph import main
 from tests.viz.dot_parse import parse
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="the Graphviz `dot` binary is not installed")
@@ -57,15 +57,21 @@ def test_module_command_renders_svg_and_png(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for name in ("graph.svg", "graph.png"):
         out = tmp_path / name
-        done = subprocess.run([sys.executable, "-m", "tinygrad_np.viz", "--mnist", "--model", "tiny",
+        done = subprocess.run([sys.executable, "-m", "tinygrad_np.examples.mnist_graph", "--mnist", "--model", "tiny",
                                "--out", str(out)], cwd=tmp_path, env=env, capture_output=True, text=True,
                               timeout=120)
         assert done.returncode == 0, done.stderr
         data = out.read_bytes()
         assert data.startswith(b"\x89PNG") if name.endswith(".png") else b"<svg" in data
     out = tmp_path / "forced"
-    done = subprocess.run([sys.executable, "-m", "tinygrad_np.viz", "--mnist", "--model", "tiny",
+    done = subprocess.run([sys.executable, "-m", "tinygrad_np.examples.mnist_graph", "--mnist", "--model", "tiny",
                            "--out", str(out), "--format", "svg"], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert b"<svg" in out.read_bytes()
+
+
+def test_the_viz_module_points_to_the_command():
+    done = subprocess.run([sys.executable, "-m", "tinygrad_np.viz", "--mnist"], capture_output=True, text=True,
+                          cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, timeout=60)
+    assert done.returncode == 2 and "python -m tinygrad_np.examples.mnist_graph --mnist" in done.stderr
