@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..parallel import over_rows
 from ..tensor import Tensor
+from ._util import const as _const
 
 
 _SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
@@ -179,11 +180,6 @@ class Pow(Function):
     def describe(self) -> dict[str, Any]:
         """A constant exponent for graph drawings (it is passed positionally, so not a recorded argument)."""
         return {} if self.constant_exponent is None else {"exponent": self.constant_exponent}
-
-
-def _const(array: np.ndarray) -> Tensor:
-    """A constant (no gradient) wrapped around an array."""
-    return Tensor._make(np.asarray(array), None)
 
 
 def _zero(like: Tensor) -> Tensor:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .activation import require_float_tensor
+from ._util import require_float_tensor
 from .linalg import matmul_on_threads
 
 __all__ = ["linear"]

@@ -18,17 +18,14 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..functions import where
 from ..tensor import Tensor
-from .activation import LogSoftmax, Softmax, require_float_tensor, shifted_exp
+from ._util import const as _const, require_float_tensor
+from .activation import LogSoftmax, Softmax, shifted_exp
 from .elementwise import Masked
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _const(array: np.ndarray) -> Tensor:
-    return Tensor._make(array, None)
 
 
 def _check_reduction(reduction: str, op: str) -> None:
