@@ -8,7 +8,8 @@ import numpy as np
 from .. import functional as F
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .layers import IntPair, _check_input, _default_init, _pair, _positive
+from ..ops.im2col import IntPair, pair
+from .layers import _check_input, _default_init, _positive
 from .module import Module, Parameter
 
 __all__ = ["ConvTranspose2d"]
@@ -29,11 +30,11 @@ class ConvTranspose2d(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")
-        self.kernel_size = _pair(kernel_size, "kernel_size", who)
-        self.stride = _pair(stride, "stride", who)
-        self.padding = _pair(padding, "padding", who)
-        self.output_padding = _pair(output_padding, "output_padding", who)
-        self.dilation = _pair(dilation, "dilation", who)
+        self.kernel_size = pair(kernel_size, "kernel_size", who)
+        self.stride = pair(stride, "stride", who)
+        self.padding = pair(padding, "padding", who)
+        self.output_padding = pair(output_padding, "output_padding", who)
+        self.dilation = pair(dilation, "dilation", who)
         self.weight = Parameter(np.empty((in_channels, out_channels // groups, *self.kernel_size), dtype=np.float32))
         if bias:
             self.bias = Parameter(np.empty(out_channels, dtype=np.float32))

@@ -13,25 +13,13 @@ import numpy as np
 from .. import functional as F
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
+from ..ops.im2col import IntPair, pair
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 
 __all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Linear",
            "MaxPool2d", "ReLU", "Sigmoid", "Tanh"]
-
-IntPair = int | tuple[int, int]
-
-
-def _pair(value: IntPair, name: str, who: str) -> tuple[int, int]:
-    """Accept `3` or `(3, 3)` for a 2-d size, as PyTorch does."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
-        return int(value[0]), int(value[1])
-    raise TypeError(f"{who}: {name} must be an int or a pair of ints, got {value!r}")
-
 
 def _positive(value: int, name: str, who: str) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
@@ -99,15 +87,15 @@ class Conv2d(Module):
         if in_channels % groups or out_channels % groups:
             raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = _pair(stride, "stride", "Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = pair(stride, "stride", "Conv2d")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
             self.padding: tuple[int, int] | str = padding
         else:
-            self.padding = _pair(padding, "padding", "Conv2d")
-        self.dilation = _pair(dilation, "dilation", "Conv2d")
+            self.padding = pair(padding, "padding", "Conv2d")
+        self.dilation = pair(dilation, "dilation", "Conv2d")
         if padding == "same" and self.stride != (1, 1):
             raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
         negative_padding = not isinstance(self.padding, str) and min(self.padding) < 0
@@ -179,8 +167,8 @@ class _Pool2d(Module):
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
         self.ceil_mode = ceil_mode
-        k, s, p = (_pair(kernel_size, "kernel_size", who), _pair(self.stride, "stride", who),
-                   _pair(padding, "padding", who))
+        k, s, p = (pair(kernel_size, "kernel_size", who), pair(self.stride, "stride", who),
+                   pair(padding, "padding", who))
         if min(k + s) <= 0 or min(p) < 0:
             raise ValueError(f"{who}: kernel_size and stride must be positive and padding non-negative, got "
                              f"kernel_size={kernel_size}, stride={self.stride}, padding={padding}")
@@ -211,7 +199,7 @@ class MaxPool2d(_Pool2d):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                  dilation: IntPair = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode)
-        _pair(dilation, "dilation", "MaxPool2d")
+        pair(dilation, "dilation", "MaxPool2d")
         self.dilation = dilation
         self.return_indices = return_indices
 

@@ -6,7 +6,8 @@ from typing import Any
 
 from .. import functional as F
 from ..tensor import Tensor
-from .layers import IntPair, _check_input
+from ..ops.im2col import IntPair
+from .layers import _check_input
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "MaxUnpool2d"]
