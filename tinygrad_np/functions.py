@@ -12,7 +12,7 @@ from .tensor import Tensor, ValuesIndices
 from .torch_names import torch_aliases
 
 
-def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
+def _as_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
     """Make both operands Tensors, constants taking the dtype of the Tensor operand."""
     if isinstance(a, Tensor):
         return a, a._operand(b)
@@ -23,19 +23,19 @@ def _pair(a: Any, b: Any) -> tuple[Tensor, Tensor]:
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
     """Elementwise `a if condition else b`; the gradient flows only to the branch taken."""
-    a, b = _pair(a, b)
+    a, b = _as_operands(a, b)
     cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
     return elementwise.Where.apply(Tensor(cond.astype(bool)), a, b)
 
 
 def maximum(a: Any, b: Any) -> Tensor:
     """Elementwise maximum of two tensors (ties split the gradient equally)."""
-    return elementwise.Maximum.apply(*_pair(a, b))
+    return elementwise.Maximum.apply(*_as_operands(a, b))
 
 
 def minimum(a: Any, b: Any) -> Tensor:
     """Elementwise minimum of two tensors (ties split the gradient equally)."""
-    return elementwise.Minimum.apply(*_pair(a, b))
+    return elementwise.Minimum.apply(*_as_operands(a, b))
 
 
 def _joined(items: Sequence[Any]) -> list[Tensor]:
