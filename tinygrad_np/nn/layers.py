@@ -21,15 +21,15 @@ from .module import Module, Parameter
 __all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Linear",
            "MaxPool2d", "ReLU", "Sigmoid", "Tanh"]
 
-def _positive(value: int, name: str, who: str) -> int:
+def _positive(value: int, name: str, op: str) -> int:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
+        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
     return int(value)
 
 
-def _check_input(x: Any, who: str) -> Tensor:
+def _check_input(x: Any, op: str) -> Tensor:
     if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: expected a Tensor input, got {type(x).__name__}")
+        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
     return x
 
 
@@ -162,27 +162,27 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                  ceil_mode: bool = False) -> None:
         super().__init__()
-        who = type(self).__name__
+        op = type(self).__name__
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
         self.ceil_mode = ceil_mode
-        k, s, p = (pair(kernel_size, "kernel_size", who), pair(self.stride, "stride", who),
-                   pair(padding, "padding", who))
+        k, s, p = (pair(kernel_size, "kernel_size", op), pair(self.stride, "stride", op),
+                   pair(padding, "padding", op))
         if min(k + s) <= 0 or min(p) < 0:
-            raise ValueError(f"{who}: kernel_size and stride must be positive and padding non-negative, got "
+            raise ValueError(f"{op}: kernel_size and stride must be positive and padding non-negative, got "
                              f"kernel_size={kernel_size}, stride={self.stride}, padding={padding}")
         if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-            raise ValueError(f"{who}: padding {padding} must be at most half of kernel_size {kernel_size}")
+            raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}")
 
     def _options(self) -> dict[str, Any]:
         return {"ceil_mode": self.ceil_mode}
 
     def forward(self, x: Tensor) -> Any:
-        who = type(self).__name__
-        _check_input(x, who)
+        op = type(self).__name__
+        _check_input(x, op)
         if x.ndim != 4:
-            raise ShapeError(f"{who}: expected input of shape (N, C, H, W), got shape {x.shape}")
+            raise ShapeError(f"{op}: expected input of shape (N, C, H, W), got shape {x.shape}")
         return getattr(F, self._fn_name)(x, self.kernel_size, stride=self.stride, padding=self.padding,
                                          **self._options())
 
@@ -236,8 +236,8 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True) -> None:
         super().__init__()
-        who = type(self).__name__
-        self.num_features = _positive(num_features, "num_features", who)
+        op = type(self).__name__
+        self.num_features = _positive(num_features, "num_features", op)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
@@ -276,11 +276,11 @@ class _BatchNorm(Module):
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
-        who = type(self).__name__
-        _check_input(x, who)
+        op = type(self).__name__
+        _check_input(x, op)
         self._check_ndim(x)
         if x.shape[1] != self.num_features:
-            raise ShapeError(f"{who}: expected input of shape {self._expected} with C={self.num_features} "
+            raise ShapeError(f"{op}: expected input of shape {self._expected} with C={self.num_features} "
                              f"(num_features), got shape {x.shape}")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
