@@ -360,38 +360,37 @@ class Clip(Function):
         return Masked.apply(grad, inside)
 
 
-class Maximum(Function):
+class _Extremum(Function):
+    """Elementwise `pick` (np.maximum or np.minimum) of two tensors: an input gets the gradient
+    where it does not lose to the other (`loses(a, b)`), half of it at a tie."""
+
+    elementwise = True
+    pick = staticmethod(np.maximum)
+    loses = staticmethod(np.less)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
+        ctx.save_for_backward(a, b)
+        return ctx.pick(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split(ctx, grad, ctx.loses(a.data, b.data), ctx.loses(b.data, a.data), a.data == b.data,
+                      a.shape, b.shape)
+
+
+class Maximum(_Extremum):
     """Elementwise max of two tensors; at ties each input gets half of the gradient."""
 
-    elementwise = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _split(ctx, grad, a.data < b.data, a.data > b.data, a.data == b.data, a.shape, b.shape)
+    pick, loses = staticmethod(np.maximum), staticmethod(np.less)
 
 
-class Minimum(Function):
+class Minimum(_Extremum):
     """Elementwise min of two tensors; at ties each input gets half of the gradient."""
 
-    elementwise = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _split(ctx, grad, a.data > b.data, a.data < b.data, a.data == b.data, a.shape, b.shape)
+    pick, loses = staticmethod(np.minimum), staticmethod(np.greater)
 
 
 def _split(ctx: Function, grad: Tensor, a_loses: np.ndarray, b_loses: np.ndarray, tie: np.ndarray,
