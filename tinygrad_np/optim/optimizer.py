@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..errors import ShapeError
+from ..nn.utils import zero_grads
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT"]
@@ -91,10 +92,7 @@ class Optimizer:
     # -- the training-loop API -----------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: to None (default) or to a fresh array of zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor._make(np.zeros_like(p.grad.data), None)
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place; returns `closure()`'s loss if given."""
