@@ -1,5 +1,7 @@
-"""Free functions over several tensors (where, maximum, minimum, concatenate, stack), and the
-function forms of Tensor methods under PyTorch's names (`tg.cat`, `tg.gather`, `tg.sin`, ...)."""
+"""The free functions of the top-level namespace (`tg.where`, `tg.cat`, ...): ops over several
+tensors (where, maximum, minimum, concatenate, stack), and the function forms of Tensor methods
+under PyTorch's names (`tg.gather`, `tg.sort`, `tg.sin`, ...). The layer functions (`F.conv2d`,
+`F.cross_entropy`, ...) are in `tinygrad_np.functional`."""
 from __future__ import annotations
 
 from collections.abc import Sequence
