@@ -28,7 +28,7 @@ class ConvTranspose2d(Module):
         self.out_channels = _positive(out_channels, "out_channels", op)
         self.groups = _positive(groups, "groups", op)
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
+            raise ShapeError(f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")
         self.kernel_size = pair(kernel_size, "kernel_size", op)
         self.stride = pair(stride, "stride", op)

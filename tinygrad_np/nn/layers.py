@@ -13,7 +13,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
-from ..ops.im2col import IntPair, pair
+from ..ops.im2col import IntPair, check_window_args, pair
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
@@ -21,9 +21,14 @@ from .module import Module, Parameter
 __all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Linear",
            "MaxPool2d", "ReLU", "Sigmoid", "Tanh"]
 
+
 def _positive(value: int, name: str, op: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+    """A size argument (features, channels, groups) as an int: a TypeError if it is not an int, a
+    ShapeError if it is not positive."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a positive int, got {value!r}")
+    if value <= 0:
+        raise ShapeError(f"{op}: {name} must be a positive int, got {value!r}")
     return int(value)
 
 
@@ -85,7 +90,7 @@ class Conv2d(Module):
         self.out_channels = _positive(out_channels, "out_channels", "Conv2d")
         self.groups = _positive(groups, "groups", "Conv2d")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
+            raise ShapeError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")
         self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
         self.stride = pair(stride, "stride", "Conv2d")
@@ -96,13 +101,10 @@ class Conv2d(Module):
         else:
             self.padding = pair(padding, "padding", "Conv2d")
         self.dilation = pair(dilation, "dilation", "Conv2d")
+        ph, pw = (0, 0) if isinstance(self.padding, str) else self.padding
+        check_window_args("Conv2d", self.kernel_size, self.stride, (ph, ph, pw, pw), self.dilation)
         if padding == "same" and self.stride != (1, 1):
-            raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
-        negative_padding = not isinstance(self.padding, str) and min(self.padding) < 0
-        if min(self.kernel_size + self.stride + self.dilation) <= 0 or negative_padding:
-            raise ValueError(f"Conv2d: kernel_size, stride and dilation must be positive and padding "
-                             f"non-negative, got kernel_size={self.kernel_size}, stride={self.stride}, "
-                             f"padding={self.padding}, dilation={self.dilation}")
+            raise ShapeError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=np.float32))
         if bias:
             self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
@@ -169,11 +171,9 @@ class _Pool2d(Module):
         self.ceil_mode = ceil_mode
         k, s, p = (pair(kernel_size, "kernel_size", op), pair(self.stride, "stride", op),
                    pair(padding, "padding", op))
-        if min(k + s) <= 0 or min(p) < 0:
-            raise ValueError(f"{op}: kernel_size and stride must be positive and padding non-negative, got "
-                             f"kernel_size={kernel_size}, stride={self.stride}, padding={padding}")
+        check_window_args(op, k, s, (p[0], p[0], p[1], p[1]), (1, 1))
         if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-            raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}")
+            raise ShapeError(f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}")
 
     def _options(self) -> dict[str, Any]:
         return {"ceil_mode": self.ceil_mode}

@@ -23,8 +23,10 @@ class LayerNorm(Module):
                  bias: bool = True) -> None:
         super().__init__()
         shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-        if not shape or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
+        if not all(isinstance(n, (int, np.integer)) for n in shape):
+            raise TypeError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
+        if not shape or min(shape) <= 0:
+            raise ShapeError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
         self.normalized_shape = tuple(int(n) for n in shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
@@ -69,7 +71,7 @@ class GroupNorm(Module):
         self.num_groups = _positive(num_groups, "num_groups", "GroupNorm")
         self.num_channels = _positive(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+            raise ShapeError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.eps = eps
         self.affine = affine

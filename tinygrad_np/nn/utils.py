@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..errors import ShapeError
 from ..functions import concatenate
 from ..tensor import Tensor
 
@@ -84,7 +85,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     params = list(parameters)
     total = sum(p.size for p in params)
     if vec.ndim != 1 or vec.size != total:
-        raise ValueError(f"vector_to_parameters: vec must be 1-D with {total} elements (the parameters' total), "
+        raise ShapeError(f"vector_to_parameters: vec must be 1-D with {total} elements (the parameters' total), "
                          f"got shape {vec.shape}")
     offset = 0
     with no_grad():
