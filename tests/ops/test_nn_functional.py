@@ -103,8 +103,14 @@ def test_layer_op_errors():
         F.interpolate(tg.zeros(1, 2, 4), size=3, mode="bilinear")
     with pytest.raises(ValueError, match="interpolate: align_corners only applies to the linear modes"):
         F.interpolate(x, size=3, align_corners=True)
-    with pytest.raises(ValueError, match="adaptive_avg_pool2d: output_size must be a positive int"):
+    with pytest.raises(ShapeError, match="adaptive_avg_pool2d: output_size must be a positive int"):
         F.adaptive_avg_pool2d(x, 0)
+    with pytest.raises(TypeError, match="adaptive_avg_pool2d: output_size must be a positive int"):
+        F.adaptive_avg_pool2d(x, (2, 2.5))
+    with pytest.raises(ShapeError, match="interpolate: size must be a positive int or 2 positive ints"):
+        F.interpolate(x, size=(3, 0))
+    with pytest.raises(TypeError, match="interpolate: size must be a positive int or 2 positive ints"):
+        F.interpolate(x, size=(3, 2.5))
     with pytest.raises(ShapeError, match=r"group_norm: the 2 channels of input shape \(1, 2, 4, 4\) must divide into "
                                          r"num_groups=3 groups"):
         F.group_norm(x, 3)
