@@ -335,18 +335,7 @@ def _float_target(input: Tensor, target: Any, op: str, what: str = "target") -> 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error (input - target)^2. Shapes broadcast as in PyTorch, with a warning when
     they differ (a (N, 1) input against a (N,) target silently becomes (N, N))."""
-    op = "mse_loss"
-    require_float_tensor(input, op)
-    target = _float_target(input, target, op)
-    _check_reduction(reduction, op)
-    if input.shape != target.shape:
-        try:
-            np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: input shape {input.shape} and target shape {target.shape} cannot "
-                             f"be broadcast together") from None
-        warnings.warn(f"{op}: target shape {target.shape} differs from input shape {input.shape}; they "
-                      f"broadcast, which is rarely what you want. Make them the same shape.", stacklevel=2)
+    target = _pointwise_args(input, target, reduction, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
