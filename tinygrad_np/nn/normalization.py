@@ -15,7 +15,29 @@ from .module import Module, Parameter
 __all__ = ["GroupNorm", "LayerNorm"]
 
 
-class LayerNorm(Module):
+class _AffineNorm(Module):
+    """A normalisation layer's optional scale and shift: weight (init 1) and bias (init 0)."""
+
+    def _register_affine(self, shape: tuple[int, ...], affine: bool, bias: bool) -> None:
+        """weight and bias Parameters of `shape` (bias only if `bias`); None placeholders without `affine`."""
+        if affine:
+            self.weight = Parameter(np.ones(shape, dtype=np.float32))
+        else:
+            self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(np.zeros(shape, dtype=np.float32))
+        else:
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        """Weight to 1 and bias to 0."""
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+
+class LayerNorm(_AffineNorm):
     """Normalise over the trailing `normalized_shape` axes, then scale by weight (init 1) and shift by
     bias (init 0), both of that shape, if elementwise_affine (bias only if `bias`)."""
 
@@ -31,22 +53,7 @@ class LayerNorm(Module):
         self.eps = eps
         self.elementwise_affine = elementwise_affine
         self.use_bias = bias and elementwise_affine  # shown in the repr, as PyTorch
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self) -> None:
-        """Weight to 1 and bias to 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._register_affine(self.normalized_shape, elementwise_affine, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, "LayerNorm")
@@ -61,7 +68,7 @@ class LayerNorm(Module):
                 f"bias={self.use_bias}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """Normalise (N, C, ...) input over groups of C / num_groups channels, then scale and shift per
     channel (weight init 1, bias init 0 unless bias=False) if affine."""
 
@@ -76,22 +83,7 @@ class GroupNorm(Module):
         self.eps = eps
         self.affine = affine
         self.use_bias = bias and affine
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self) -> None:
-        """Weight to 1 and bias to 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._register_affine((self.num_channels,), affine, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, "GroupNorm")
