@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from .. import functional as F
 from ..errors import ShapeError
-from ..tensor import Tensor
 from ..ops.im2col import IntPair, pair
-from .layers import _check_input, _default_init, _positive
-from .module import Module, Parameter
+from ..tensor import Tensor
+from .layers import _check_input, _default_init, _positive, _register_weight_and_bias
+from .module import Module
 
 __all__ = ["ConvTranspose2d"]
 
@@ -35,11 +33,8 @@ class ConvTranspose2d(Module):
         self.padding = pair(padding, "padding", op)
         self.output_padding = pair(output_padding, "output_padding", op)
         self.dilation = pair(dilation, "dilation", op)
-        self.weight = Parameter(np.empty((in_channels, out_channels // groups, *self.kernel_size), dtype=np.float32))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
+        _register_weight_and_bias(self, (in_channels, out_channels // groups, *self.kernel_size),
+                                  out_channels if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

@@ -38,6 +38,16 @@ def _check_input(x: Any, op: str) -> Tensor:
     return x
 
 
+def _register_weight_and_bias(module: Module, weight_shape: tuple[int, ...], bias: int | None) -> None:
+    """An uninitialised float32 weight of `weight_shape` and a bias of `bias` elements (None: no bias,
+    a placeholder), for reset_parameters to fill."""
+    module.weight = Parameter(np.empty(weight_shape, dtype=np.float32))
+    if bias is not None:
+        module.bias = Parameter(np.empty(bias, dtype=np.float32))
+    else:
+        module.register_parameter("bias", None)
+
+
 def _default_init(weight: Parameter, bias: Parameter | None) -> None:
     """PyTorch's Linear/Conv init: kaiming_uniform_(a=sqrt(5)) weight, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) bias."""
     init.kaiming_uniform_(weight, a=math.sqrt(5))
@@ -54,11 +64,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _positive(in_features, "in_features", "Linear")
         self.out_features = _positive(out_features, "out_features", "Linear")
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
-        if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
+        _register_weight_and_bias(self, (out_features, in_features), out_features if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -105,11 +111,8 @@ class Conv2d(Module):
         check_window_args("Conv2d", self.kernel_size, self.stride, (ph, ph, pw, pw), self.dilation)
         if padding == "same" and self.stride != (1, 1):
             raise ShapeError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=np.float32))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
+        _register_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size),
+                                  out_channels if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

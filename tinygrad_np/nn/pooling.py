@@ -5,8 +5,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import functional as F
-from ..tensor import Tensor
 from ..ops.im2col import IntPair
+from ..tensor import Tensor
 from .layers import _check_input
 from .module import Module
 
