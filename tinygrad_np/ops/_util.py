@@ -1,4 +1,5 @@
-"""Helpers shared by the ops modules: wrapping an array as a constant, and checking an op's inputs."""
+"""Helpers shared by the ops modules: constants (an array wrapped without a gradient, a zero) and
+the check of an op's floating-point input."""
 from __future__ import annotations
 
 from typing import Any
@@ -11,6 +12,11 @@ from ..tensor import Tensor
 def const(array: Any) -> Tensor:
     """A constant (no gradient) wrapped around an array, without copying it."""
     return Tensor._make(np.asarray(array), None)
+
+
+def zero(dtype: np.dtype) -> Tensor:
+    """A 0-d constant zero of `dtype`: the value written where a gradient is cut (it broadcasts anywhere)."""
+    return Tensor._make(np.zeros((), dtype=dtype), None)
 
 
 def require_float_tensor(x: Any, op: str, name: str = "input") -> Tensor:

@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..parallel import over_rows
 from ..tensor import Tensor
-from ._util import const as _const
+from ._util import const as _const, zero as _zero
 
 
 _SAME_SIZE_INT = {2: np.int16, 4: np.int32, 8: np.int64}
@@ -171,20 +171,15 @@ class Pow(Function):
                     c = ctx.constant_exponent
                     gx = _const(np.zeros(grad.shape, grad.dtype)) if c == 0 else grad * c * x ** (c - 1)
                 else:
-                    gx = Where.apply(_const(y.data == 0), _zero(grad), grad * y * x ** (y - 1)).sum_to(x.shape)
+                    gx = Where.apply(_const(y.data == 0), _zero(grad.dtype), grad * y * x ** (y - 1)).sum_to(x.shape)
             if ctx.needs_input_grad[1]:
                 flat = _const((x.data == 0) & (y.data >= 0))
-                gy = Where.apply(flat, _zero(grad), grad * out * x.log()).sum_to(y.shape)
+                gy = Where.apply(flat, _zero(grad.dtype), grad * out * x.log()).sum_to(y.shape)
         return gx, gy
 
     def describe(self) -> dict[str, Any]:
         """A constant exponent for graph drawings (it is passed positionally, so not a recorded argument)."""
         return {} if self.constant_exponent is None else {"exponent": self.constant_exponent}
-
-
-def _zero(like: Tensor) -> Tensor:
-    """A 0-d constant zero of `like`'s dtype (the routed-away branch of a Where)."""
-    return Tensor._make(np.zeros((), dtype=like.dtype), None)
 
 
 class Neg(Function):
@@ -423,8 +418,7 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         _, a, b = ctx.inputs
-        zero = Tensor._make(np.zeros((), dtype=grad.dtype), None)
-        cond = Tensor._make(ctx.condition, None)
+        zero, cond = _zero(grad.dtype), _const(ctx.condition)
         ga = Where.apply(cond, grad, zero).sum_to(a.shape) if ctx.needs_input_grad[1] else None
         gb = Where.apply(cond, zero, grad).sum_to(b.shape) if ctx.needs_input_grad[2] else None
         return None, ga, gb

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..functions import where
 from ..tensor import Tensor
-from ._util import require_float_tensor
+from ._util import const, require_float_tensor
 
 __all__ = ["interpolate", "adaptive_avg_pool2d"]
 
@@ -28,7 +28,7 @@ def _take(x: Tensor, axis: int, index: np.ndarray) -> Tensor:
 
 def _along(weights: np.ndarray, axis: int, ndim: int, dtype: np.dtype) -> Tensor:
     """A constant that broadcasts along `axis` of an ndim-dimensional tensor."""
-    return Tensor._make(weights.astype(dtype).reshape((-1,) + (1,) * (ndim - 1 - axis)), None)
+    return const(weights.astype(dtype).reshape((-1,) + (1,) * (ndim - 1 - axis)))
 
 
 # -- interpolate -----------------------------------------------------------------------------------
