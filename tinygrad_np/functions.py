@@ -14,13 +14,13 @@ from .tensor import Tensor, ValuesIndices
 from .torch_names import torch_aliases
 
 
-def _as_operands(a: Any, b: Any) -> tuple[Tensor, Tensor]:
-    """Make both operands Tensors, constants taking the dtype of the Tensor operand."""
-    if isinstance(a, Tensor):
-        return a, a._operand(b)
-    if isinstance(b, Tensor):
-        return b._operand(a), b
-    return Tensor(a), Tensor(b)
+def _as_operands(*items: Any) -> list[Tensor]:
+    """The operands of an op over several tensors, as Tensors: numbers, arrays and lists take the dtype
+    of the first Tensor among them (as operands of `+` do)."""
+    first = next((t for t in items if isinstance(t, Tensor)), None)
+    if first is None:
+        return [Tensor(t) for t in items]
+    return [t if isinstance(t, Tensor) else first._operand(t) for t in items]
 
 
 def where(condition: Any, a: Any, b: Any) -> Tensor:
@@ -40,24 +40,16 @@ def minimum(a: Any, b: Any) -> Tensor:
     return elementwise.Minimum.apply(*_as_operands(a, b))
 
 
-def _joined(items: Sequence[Any]) -> list[Tensor]:
-    """Tensors for concatenate/stack: arrays and lists take the first Tensor's dtype (as operands of `+` do)."""
-    first = next((t for t in items if isinstance(t, Tensor)), None)
-    if first is None:
-        return [Tensor(t) for t in items]
-    return [t if isinstance(t, Tensor) else first._operand(t) for t in items]
-
-
 @torch_aliases
 def concatenate(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along an existing axis."""
-    return shape.Concatenate.apply(*_joined(tensors), axis=axis)
+    return shape.Concatenate.apply(*_as_operands(*tensors), axis=axis)
 
 
 @torch_aliases
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
-    return shape.Stack.apply(*_joined(tensors), axis=axis)
+    return shape.Stack.apply(*_as_operands(*tensors), axis=axis)
 
 
 cat = concatenate  # PyTorch's name
