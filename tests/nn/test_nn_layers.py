@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
+import tinygrad_np.functional as F
 from tinygrad_np import nn
 from tinygrad_np.errors import ShapeError
 from tinygrad_np.gradcheck import gradcheck, gradgradcheck
@@ -99,8 +100,10 @@ def test_linear_errors_and_repr():
         lin(tg.zeros(4, 5))
     with pytest.raises(TypeError, match="Linear: expected a Tensor"):
         lin(np.zeros((4, 3)))
-    with pytest.raises(ValueError, match="in_features"):
+    with pytest.raises(ShapeError, match="in_features"):
         nn.Linear(0, 2)
+    with pytest.raises(TypeError, match="in_features"):
+        nn.Linear(2.0, 2)
     assert repr(lin) == "Linear(in_features=3, out_features=2, bias=True)"
     assert repr(nn.Linear(3, 2, bias=False)) == "Linear(in_features=3, out_features=2, bias=False)"
 
@@ -148,7 +151,7 @@ def test_conv2d_string_padding():
     assert same(tg.zeros(1, 2, 5, 6)).shape == (1, 3, 5, 6)
     assert repr(same) == "Conv2d(2, 3, kernel_size=(3, 3), stride=(1, 1), padding=same)"
     assert nn.Conv2d(2, 3, 3, padding="valid")(tg.zeros(1, 2, 5, 6)).shape == (1, 3, 3, 4)
-    with pytest.raises(ValueError, match="stride 1"):
+    with pytest.raises(ShapeError, match="stride 1"):
         nn.Conv2d(2, 3, 3, stride=2, padding="same")
     with pytest.raises(ValueError, match="'same' or 'valid'"):
         nn.Conv2d(2, 3, 3, padding="full")
@@ -160,7 +163,7 @@ def test_conv2d_errors():
         conv(tg.zeros(2, 2, 5, 5))
     with pytest.raises(ShapeError, match="Conv2d"):
         conv(tg.zeros(3, 5, 5))
-    with pytest.raises(ValueError, match="divisible by groups"):
+    with pytest.raises(ShapeError, match="divisible by groups"):
         nn.Conv2d(3, 4, 3, groups=2)
     with pytest.raises(TypeError, match="kernel_size"):
         nn.Conv2d(3, 4, (3, 3, 3))
@@ -187,7 +190,7 @@ def test_pool_repr_and_errors():
     assert repr(nn.AvgPool2d(3, stride=1, padding=1)) == "AvgPool2d(kernel_size=3, stride=1, padding=1)"
     with pytest.raises(ShapeError, match=r"MaxPool2d.*\(N, C, H, W\).*\(4, 4\)"):
         nn.MaxPool2d(2)(tg.zeros(4, 4))
-    with pytest.raises(ValueError, match="at most half"):
+    with pytest.raises(ShapeError, match="at most half"):
         nn.MaxPool2d(2, padding=2)
 
 
@@ -348,3 +351,43 @@ def test_mnist_style_model_repr():
         ")"
     )
     assert model(tg.zeros(2, 1, 28, 28)).shape == (2, 10)
+
+
+# -- one error type per kind of bad argument, in the layers and in functional ----------------------------
+def _image(channels: int = 4) -> tg.Tensor:
+    return tg.zeros(1, channels, 6, 6)
+
+
+SAME_ERRORS = [  # (layer, functional, error): a size that cannot make a shape is a ShapeError
+    ("stride -1", lambda: nn.Conv2d(4, 4, 3, stride=-1), lambda: F.conv2d(_image(), tg.zeros(4, 4, 3, 3), stride=-1),
+     ShapeError),
+    ("kernel 0", lambda: nn.MaxPool2d(0), lambda: F.max_pool2d(_image(), 0), ShapeError),
+    ("padding -1", lambda: nn.Conv2d(4, 4, 3, padding=-1),
+     lambda: F.conv2d(_image(), tg.zeros(4, 4, 3, 3), padding=-1), ShapeError),
+    ("pool padding > kernel/2", lambda: nn.AvgPool2d(2, padding=2), lambda: F.avg_pool2d(_image(), 2, padding=2),
+     ShapeError),
+    ("groups 0", lambda: nn.Conv2d(4, 4, 3, groups=0), lambda: F.conv2d(_image(), tg.zeros(4, 4, 3, 3), groups=0),
+     ShapeError),
+    ("groups not dividing channels", lambda: nn.Conv2d(4, 4, 3, groups=3),
+     lambda: F.conv2d(_image(), tg.zeros(4, 4, 3, 3), groups=3), ShapeError),
+    ("'same' with stride 2", lambda: nn.Conv2d(4, 4, 3, padding="same", stride=2),
+     lambda: F.conv2d(_image(), tg.zeros(4, 4, 3, 3), padding="same", stride=2), ShapeError),
+    ("num_groups not dividing channels", lambda: nn.GroupNorm(3, 4), lambda: F.group_norm(_image(), 3), ShapeError),
+    ("input of the wrong rank", lambda: nn.Conv2d(4, 4, 3)(tg.zeros(4, 6, 6)),
+     lambda: F.conv2d(tg.zeros(4, 6, 6), tg.zeros(4, 4, 3, 3)), ShapeError),
+    ("stride not an int", lambda: nn.Conv2d(4, 4, 3, stride=1.5),
+     lambda: F.conv2d(_image(), tg.zeros(4, 4, 3, 3), stride=1.5), TypeError),
+    ("unknown padding string", lambda: nn.Conv2d(4, 4, 3, padding="full"),
+     lambda: F.conv2d(_image(), tg.zeros(4, 4, 3, 3), padding="full"), ValueError),
+    ("dropout p = 2", lambda: nn.Dropout(2), lambda: F.dropout(_image(), p=2), ValueError),
+]
+
+
+@pytest.mark.parametrize("layer,functional,error", [c[1:] for c in SAME_ERRORS], ids=[c[0] for c in SAME_ERRORS])
+def test_layers_and_functional_raise_the_same_error_type(layer, functional, error):
+    raised = []
+    for make in (layer, functional):
+        with pytest.raises(error) as info:
+            make()
+        raised.append(info.type)
+    assert raised[0] is raised[1] is error  # the same type exactly, not a subclass on one side

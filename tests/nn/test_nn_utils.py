@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
+from tinygrad_np.errors import ShapeError
 from tinygrad_np import nn
 from tinygrad_np.nn.utils import clip_grad_norm_, clip_grad_value_, parameters_to_vector, vector_to_parameters
 
@@ -86,7 +87,7 @@ def test_parameters_to_vector_and_back():
     np.testing.assert_array_equal(model[0].bias.grad.data, [6, 7])
     vector_to_parameters(tg.Tensor(np.arange(11, dtype=np.float32)), model.parameters())
     np.testing.assert_array_equal(model[1].weight.data, [[8, 9]])
-    with pytest.raises(ValueError, match="vector_to_parameters: vec must be 1-D with 11 elements"):
+    with pytest.raises(ShapeError, match="vector_to_parameters: vec must be 1-D with 11 elements"):
         vector_to_parameters(tg.zeros(10), model.parameters())
     with pytest.raises(TypeError, match="expected vec to be a Tensor"):
         vector_to_parameters(np.zeros(11), model.parameters())

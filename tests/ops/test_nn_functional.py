@@ -113,8 +113,14 @@ def test_layer_op_errors():
         F.interpolate(tg.zeros(1, 2, 4), size=3, mode="bilinear")
     with pytest.raises(ValueError, match="interpolate: align_corners only applies to the linear modes"):
         F.interpolate(x, size=3, align_corners=True)
-    with pytest.raises(ValueError, match="adaptive_avg_pool2d: output_size must be a positive int"):
+    with pytest.raises(ShapeError, match="adaptive_avg_pool2d: output_size must be a positive int"):
         F.adaptive_avg_pool2d(x, 0)
+    with pytest.raises(TypeError, match="adaptive_avg_pool2d: output_size must be a positive int"):
+        F.adaptive_avg_pool2d(x, (2, 2.5))
+    with pytest.raises(ShapeError, match="interpolate: size must be a positive int or 2 positive ints"):
+        F.interpolate(x, size=(3, 0))
+    with pytest.raises(TypeError, match="interpolate: size must be a positive int or 2 positive ints"):
+        F.interpolate(x, size=(3, 2.5))
     with pytest.raises(ShapeError, match=r"group_norm: the 2 channels of input shape \(1, 2, 4, 4\) must divide into "
                                          r"num_groups=3 groups"):
         F.group_norm(x, 3)
@@ -124,3 +130,20 @@ def test_layer_op_errors():
         F.max_unpool2d(x, np.full((1, 2, 4, 4), 64), 2)
     with pytest.raises(ValueError, match="avg_pool2d: divisor_override must be a non-zero int"):
         F.avg_pool2d(x, 2, divisor_override=0)
+
+
+def test_functional_exports_every_public_op_function_and_nothing_else():
+    """F lists its names explicitly: a function added to an ops module's __all__ must be added to F too."""
+    import importlib
+    import pkgutil
+
+    import tinygrad_np.ops as ops
+
+    public = set()
+    for info in pkgutil.iter_modules(ops.__path__):
+        public |= set(getattr(importlib.import_module(f"tinygrad_np.ops.{info.name}"), "__all__", ()))
+    assert set(F.__all__) == public
+    assert len(F.__all__) == len(public)  # no name listed twice
+    assert {n for n in vars(F) if not n.startswith("_")} == public  # no stray names
+    for name in F.__all__:
+        assert callable(getattr(F, name)), name

@@ -9,9 +9,9 @@ import gzip
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -27,17 +27,17 @@ TRAIN_IMAGES = "train-images-idx3-ubyte"
 TRAIN_LABELS = "train-labels-idx1-ubyte"
 TEST_IMAGES = "t10k-images-idx3-ubyte"
 TEST_LABELS = "t10k-labels-idx1-ubyte"
-FILE_NAMES: Tuple[str, str, str, str] = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
+FILE_NAMES: tuple[str, str, str, str] = (TRAIN_IMAGES, TRAIN_LABELS, TEST_IMAGES, TEST_LABELS)
 
 DATA_ENV_VAR = "TINYGRAD_NP_DATA"
 
-Arrays = Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
 
 
 class DatasetUnavailableError(RuntimeError):
     """No source could provide verified files; `attempts` holds (source, reason, offline) per source tried."""
 
-    def __init__(self, message: str, attempts: Sequence[Tuple[str, str, bool]] = ()) -> None:
+    def __init__(self, message: str, attempts: Sequence[tuple[str, str, bool]] = ()) -> None:
         super().__init__(message)
         self.attempts = list(attempts)
 
@@ -48,11 +48,11 @@ class DatasetSpec:
 
     name: str
     sha256: dict
-    sources: List[Source] = field(default_factory=list)
+    sources: list[Source] = field(default_factory=list)
     hint: str = ""  # extra advice for the error message when nothing worked
 
 
-def data_dir(name: str, root: Optional[str | os.PathLike] = None) -> Path:
+def data_dir(name: str, root: str | os.PathLike | None = None) -> Path:
     """Cache directory of a dataset: ROOT/NAME, with ROOT = root, else $TINYGRAD_NP_DATA, else ~/.cache/tinygrad_np."""
     base = root if root is not None else (os.environ.get(DATA_ENV_VAR) or Path.home() / ".cache" / "tinygrad_np")
     return Path(base).expanduser() / name
@@ -72,7 +72,7 @@ def _read_file(path: Path) -> bytearray:
     return buf if got == size else buf[:got]
 
 
-def _read_cache(spec: DatasetSpec, directory: Path) -> Tuple[Optional[Arrays], dict]:
+def _read_cache(spec: DatasetSpec, directory: Path) -> tuple[Arrays | None, dict]:
     """Read and verify the cached IDX files; return the arrays if all four are good, and the problems."""
     arrays, problems = [], {}
     for name in FILE_NAMES:
@@ -107,8 +107,8 @@ def _manual_instructions(spec: DatasetSpec, directory: Path) -> str:
             f"(or point root= / ${DATA_ENV_VAR} at a directory holding a '{spec.name}/' folder with them):\n{files}")
 
 
-def load_dataset(spec: DatasetSpec, root: Optional[str | os.PathLike] = None,
-                 sources: Optional[Sequence[Source]] = None) -> Arrays:
+def load_dataset(spec: DatasetSpec, root: str | os.PathLike | None = None,
+                 sources: Sequence[Source] | None = None) -> Arrays:
     """Load (x_train, y_train, x_test, y_test) for `spec` from its verified cache, else from the first working source."""
     directory = data_dir(spec.name, root)
     arrays, problems = _read_cache(spec, directory)
@@ -124,7 +124,7 @@ def load_dataset(spec: DatasetSpec, root: Optional[str | os.PathLike] = None,
             return arrays
         needed = [n for n in FILE_NAMES if n in problems]
         cache_state = ", ".join(f"{n}: {why}" for n, why in problems.items())
-        attempts: List[Tuple[str, str, bool]] = [(f"cache {directory}", cache_state, False)]
+        attempts: list[tuple[str, str, bool]] = [(f"cache {directory}", cache_state, False)]
 
         def check(name: str, data: bytes) -> None:
             digest = sha256_bytes(data)
@@ -233,7 +233,7 @@ MNIST = DatasetSpec(
 )
 
 
-def load_mnist(root: Optional[str | os.PathLike] = None) -> Arrays:
+def load_mnist(root: str | os.PathLike | None = None) -> Arrays:
     """MNIST as (x_train, y_train, x_test, y_test): uint8 images (60000|10000, 28, 28), uint8 labels, official order.
 
     Read from the verified cache in data_dir("mnist", root); if missing or corrupt, fetched from the
@@ -276,7 +276,7 @@ FASHION_MNIST = DatasetSpec(
 )
 
 
-def load_fashion_mnist(root: Optional[str | os.PathLike] = None) -> Arrays:
+def load_fashion_mnist(root: str | os.PathLike | None = None) -> Arrays:
     """Fashion-MNIST as (x_train, y_train, x_test, y_test), same shapes and dtypes as load_mnist.
 
     Read from the verified cache in data_dir("fashion-mnist", root); if missing or corrupt, fetched from

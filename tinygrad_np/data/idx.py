@@ -8,13 +8,12 @@ from __future__ import annotations
 import gzip
 import struct
 from pathlib import Path
-from typing import Union
 
 import numpy as np
 
 from ..fileio import atomic_write
 
-PathLike = Union[str, "Path"]
+PathLike = str | Path
 
 # IDX type code -> big-endian NumPy dtype
 IDX_DTYPES: dict[int, np.dtype] = {

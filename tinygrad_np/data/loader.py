@@ -1,7 +1,8 @@
 """Mini-batch iteration over in-memory arrays, with reproducible per-epoch shuffling."""
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, Optional, Tuple
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -17,7 +18,7 @@ class DataLoader:
     """
 
     def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = False,
-                 drop_last: bool = False, seed: Optional[int] = None) -> None:
+                 drop_last: bool = False, seed: int | None = None) -> None:
         if len(x) != len(y):
             raise ValueError(f"x and y differ in length: {len(x)} vs {len(y)}")
         if int(batch_size) != batch_size or batch_size < 1:
@@ -41,7 +42,7 @@ class DataLoader:
             raise ValueError(f"epoch must be >= 0, got {epoch}")
         self.epoch = int(epoch)
 
-    def order(self, epoch: Optional[int] = None) -> np.ndarray:
+    def order(self, epoch: int | None = None) -> np.ndarray:
         """Sample indices in the order epoch `epoch` (default: the next one) visits them."""
         epoch = self.epoch if epoch is None else epoch
         n = len(self.x)
@@ -49,21 +50,21 @@ class DataLoader:
             return np.arange(n)
         return np.random.default_rng([self.seed, epoch]).permutation(n)
 
-    def state_dict(self) -> Dict[str, Any]:
+    def state_dict(self) -> dict[str, Any]:
         """What a checkpoint needs to reproduce the coming batch orders."""
         return {"seed": self.seed, "epoch": self.epoch}
 
-    def load_state_dict(self, state: Dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore seed and epoch saved by state_dict()."""
         self.seed = int(state["seed"])
         self.set_epoch(int(state["epoch"]))
 
-    def __iter__(self) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         idx = self.order()
         self.epoch += 1  # counted when iteration starts, so an abandoned epoch still advances
         return self._batches(idx)
 
-    def _batches(self, idx: np.ndarray) -> Iterator[Tuple[np.ndarray, np.ndarray]]:
+    def _batches(self, idx: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         n, b = len(idx), self.batch_size
         stop = (n // b) * b if self.drop_last else n
         for start in range(0, stop, b):

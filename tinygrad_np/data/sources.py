@@ -16,8 +16,8 @@ import time
 import urllib.error
 import urllib.request
 import zipfile
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Dict, Optional, Sequence
 
 from ..fileio import sha256_bytes
 
@@ -26,7 +26,7 @@ try:
 except ImportError:  # pragma: no cover - tqdm is a dependency, but the loader works without it
     tqdm = None
 
-Blobs = Dict[str, bytes]
+Blobs = dict[str, bytes]
 Check = Callable[[str, bytes], None]  # raises SourceError when a file's bytes are not the expected ones
 
 
@@ -152,7 +152,7 @@ class MirrorSource(Source):
 class LocalGzipSource(Source):
     """`NAME.gz` files in a local directory; directory=None means the dataset's cache dir."""
 
-    def __init__(self, directory: Optional[str | Path], label: str, hint: str = "") -> None:
+    def __init__(self, directory: str | Path | None, label: str, hint: str = "") -> None:
         self.directory = None if directory is None else Path(directory)
         self.label = label
         self.hint = hint

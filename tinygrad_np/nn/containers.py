@@ -10,9 +10,9 @@ from .module import Module
 __all__ = ["ModuleDict", "ModuleList"]
 
 
-def _module(value: Any, who: str) -> Module:
+def _module(value: Any, op: str) -> Module:
     if not isinstance(value, Module):
-        raise TypeError(f"{who}: expected a Module, got {type(value).__name__}")
+        raise TypeError(f"{op}: expected a Module, got {type(value).__name__}")
     return value
 
 

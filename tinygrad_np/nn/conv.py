@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-
 from .. import functional as F
 from ..errors import ShapeError
+from ..ops.windows import IntPair, pair
 from ..tensor import Tensor
-from .layers import IntPair, _check_input, _default_init, _pair, _positive
-from .module import Module, Parameter
+from .layers import _check_input, _default_init, _positive, _register_weight_and_bias
+from .module import Module
 
 __all__ = ["ConvTranspose2d"]
 
@@ -22,23 +21,20 @@ class ConvTranspose2d(Module):
                  padding: IntPair = 0, output_padding: IntPair = 0, groups: int = 1, bias: bool = True,
                  dilation: IntPair = 1) -> None:
         super().__init__()
-        who = "ConvTranspose2d"
-        self.in_channels = _positive(in_channels, "in_channels", who)
-        self.out_channels = _positive(out_channels, "out_channels", who)
-        self.groups = _positive(groups, "groups", who)
+        op = "ConvTranspose2d"
+        self.in_channels = _positive(in_channels, "in_channels", op)
+        self.out_channels = _positive(out_channels, "out_channels", op)
+        self.groups = _positive(groups, "groups", op)
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"{who}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
+            raise ShapeError(f"{op}: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")
-        self.kernel_size = _pair(kernel_size, "kernel_size", who)
-        self.stride = _pair(stride, "stride", who)
-        self.padding = _pair(padding, "padding", who)
-        self.output_padding = _pair(output_padding, "output_padding", who)
-        self.dilation = _pair(dilation, "dilation", who)
-        self.weight = Parameter(np.empty((in_channels, out_channels // groups, *self.kernel_size), dtype=np.float32))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
+        self.kernel_size = pair(kernel_size, "kernel_size", op)
+        self.stride = pair(stride, "stride", op)
+        self.padding = pair(padding, "padding", op)
+        self.output_padding = pair(output_padding, "output_padding", op)
+        self.dilation = pair(dilation, "dilation", op)
+        _register_weight_and_bias(self, (in_channels, out_channels // groups, *self.kernel_size),
+                                  out_channels if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

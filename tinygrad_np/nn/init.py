@@ -42,36 +42,36 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
                      f"{', '.join(_LINEAR_LIKE + ('tanh', 'relu', 'leaky_relu', 'selu'))}")
 
 
-def _fans(tensor: Tensor, who: str) -> tuple[int, int]:
+def _fans(tensor: Tensor, op: str) -> tuple[int, int]:
     """(fan_in, fan_out): axis 1 and axis 0 sizes, times the receptive field (axes 2 and on)."""
     if tensor.ndim < 2:
-        raise ShapeError(f"{who}: fan in and fan out need a tensor with at least 2 axes, got shape {tensor.shape}")
+        raise ShapeError(f"{op}: fan in and fan out need a tensor with at least 2 axes, got shape {tensor.shape}")
     receptive = math.prod(tensor.shape[2:])
     return tensor.shape[1] * receptive, tensor.shape[0] * receptive
 
 
-def _fan(tensor: Tensor, mode: str, who: str) -> int:
+def _fan(tensor: Tensor, mode: str, op: str) -> int:
     if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"{who}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = _fans(tensor, who)
+        raise ValueError(f"{op}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _fans(tensor, op)
     return fan_in if mode == "fan_in" else fan_out
 
 
-def _fill(tensor: Tensor, values: np.ndarray | float, who: str) -> Tensor:
+def _fill(tensor: Tensor, values: np.ndarray | float, op: str) -> Tensor:
     """Write `values` into `tensor` in place (the one place every initialiser goes through)."""
     if not isinstance(tensor, Tensor):
-        raise TypeError(f"{who}: expected a Tensor, got {type(tensor).__name__}")
+        raise TypeError(f"{op}: expected a Tensor, got {type(tensor).__name__}")
     with no_grad():
         tensor.copy_(np.asarray(values).astype(tensor.dtype, copy=False))
     return tensor
 
 
-def _uniform(tensor: Tensor, low: float, high: float, who: str) -> Tensor:
-    return _fill(tensor, get_rng().uniform(low, high, tensor.shape), who)
+def _uniform(tensor: Tensor, low: float, high: float, op: str) -> Tensor:
+    return _fill(tensor, get_rng().uniform(low, high, tensor.shape), op)
 
 
-def _normal(tensor: Tensor, mean: float, std: float, who: str) -> Tensor:
-    return _fill(tensor, get_rng().normal(mean, std, tensor.shape), who)
+def _normal(tensor: Tensor, mean: float, std: float, op: str) -> Tensor:
+    return _fill(tensor, get_rng().normal(mean, std, tensor.shape), op)
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:

@@ -13,6 +13,7 @@ import numpy as np
 from .. import functional as F
 from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
+from ..ops.windows import IntPair, check_window_args, pair
 from ..tensor import Tensor
 from ..torch_names import torch_aliases
 from . import init
@@ -21,29 +22,31 @@ from .module import Module, Parameter
 __all__ = ["AvgPool2d", "BatchNorm1d", "BatchNorm2d", "Conv2d", "Dropout", "Flatten", "Linear",
            "MaxPool2d", "ReLU", "Sigmoid", "Tanh"]
 
-IntPair = int | tuple[int, int]
 
-
-def _pair(value: IntPair, name: str, who: str) -> tuple[int, int]:
-    """Accept `3` or `(3, 3)` for a 2-d size, as PyTorch does."""
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        return int(value), int(value)
-    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
-            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
-        return int(value[0]), int(value[1])
-    raise TypeError(f"{who}: {name} must be an int or a pair of ints, got {value!r}")
-
-
-def _positive(value: int, name: str, who: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
-        raise ValueError(f"{who}: {name} must be a positive int, got {value!r}")
+def _positive(value: int, name: str, op: str) -> int:
+    """A size argument (features, channels, groups) as an int: a TypeError if it is not an int, a
+    ShapeError if it is not positive."""
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a positive int, got {value!r}")
+    if value <= 0:
+        raise ShapeError(f"{op}: {name} must be a positive int, got {value!r}")
     return int(value)
 
 
-def _check_input(x: Any, who: str) -> Tensor:
+def _check_input(x: Any, op: str) -> Tensor:
     if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: expected a Tensor input, got {type(x).__name__}")
+        raise TypeError(f"{op}: expected a Tensor input, got {type(x).__name__}")
     return x
+
+
+def _register_weight_and_bias(module: Module, weight_shape: tuple[int, ...], bias: int | None) -> None:
+    """An uninitialised float32 weight of `weight_shape` and a bias of `bias` elements (None: no bias,
+    a placeholder), for reset_parameters to fill."""
+    module.weight = Parameter(np.empty(weight_shape, dtype=np.float32))
+    if bias is not None:
+        module.bias = Parameter(np.empty(bias, dtype=np.float32))
+    else:
+        module.register_parameter("bias", None)
 
 
 def _default_init(weight: Parameter, bias: Parameter | None) -> None:
@@ -62,11 +65,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = _positive(in_features, "in_features", "Linear")
         self.out_features = _positive(out_features, "out_features", "Linear")
-        self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))
-        if bias:
-            self.bias = Parameter(np.empty(out_features, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
+        _register_weight_and_bias(self, (out_features, in_features), out_features if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -98,29 +97,23 @@ class Conv2d(Module):
         self.out_channels = _positive(out_channels, "out_channels", "Conv2d")
         self.groups = _positive(groups, "groups", "Conv2d")
         if in_channels % groups or out_channels % groups:
-            raise ValueError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
+            raise ShapeError(f"Conv2d: in_channels ({in_channels}) and out_channels ({out_channels}) must both "
                              f"be divisible by groups ({groups})")
-        self.kernel_size = _pair(kernel_size, "kernel_size", "Conv2d")
-        self.stride = _pair(stride, "stride", "Conv2d")
+        self.kernel_size = pair(kernel_size, "kernel_size", "Conv2d")
+        self.stride = pair(stride, "stride", "Conv2d")
         if isinstance(padding, str):
             if padding not in ("same", "valid"):
                 raise ValueError(f"Conv2d: padding must be an int, a pair, 'same' or 'valid', got {padding!r}")
             self.padding: tuple[int, int] | str = padding
         else:
-            self.padding = _pair(padding, "padding", "Conv2d")
-        self.dilation = _pair(dilation, "dilation", "Conv2d")
+            self.padding = pair(padding, "padding", "Conv2d")
+        self.dilation = pair(dilation, "dilation", "Conv2d")
+        ph, pw = (0, 0) if isinstance(self.padding, str) else self.padding
+        check_window_args("Conv2d", self.kernel_size, self.stride, (ph, ph, pw, pw), self.dilation)
         if padding == "same" and self.stride != (1, 1):
-            raise ValueError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
-        negative_padding = not isinstance(self.padding, str) and min(self.padding) < 0
-        if min(self.kernel_size + self.stride + self.dilation) <= 0 or negative_padding:
-            raise ValueError(f"Conv2d: kernel_size, stride and dilation must be positive and padding "
-                             f"non-negative, got kernel_size={self.kernel_size}, stride={self.stride}, "
-                             f"padding={self.padding}, dilation={self.dilation}")
-        self.weight = Parameter(np.empty((out_channels, in_channels // groups, *self.kernel_size), dtype=np.float32))
-        if bias:
-            self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-        else:
-            self.register_parameter("bias", None)
+            raise ShapeError(f"Conv2d: padding='same' needs stride 1, got stride={self.stride}")
+        _register_weight_and_bias(self, (out_channels, in_channels // groups, *self.kernel_size),
+                                  out_channels if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -175,27 +168,25 @@ class _Pool2d(Module):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                  ceil_mode: bool = False) -> None:
         super().__init__()
-        who = type(self).__name__
+        op = type(self).__name__
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
         self.ceil_mode = ceil_mode
-        k, s, p = (_pair(kernel_size, "kernel_size", who), _pair(self.stride, "stride", who),
-                   _pair(padding, "padding", who))
-        if min(k + s) <= 0 or min(p) < 0:
-            raise ValueError(f"{who}: kernel_size and stride must be positive and padding non-negative, got "
-                             f"kernel_size={kernel_size}, stride={self.stride}, padding={padding}")
+        k, s, p = (pair(kernel_size, "kernel_size", op), pair(self.stride, "stride", op),
+                   pair(padding, "padding", op))
+        check_window_args(op, k, s, (p[0], p[0], p[1], p[1]), (1, 1))
         if p[0] > k[0] // 2 or p[1] > k[1] // 2:
-            raise ValueError(f"{who}: padding {padding} must be at most half of kernel_size {kernel_size}")
+            raise ShapeError(f"{op}: padding {padding} must be at most half of kernel_size {kernel_size}")
 
     def _options(self) -> dict[str, Any]:
         return {"ceil_mode": self.ceil_mode}
 
     def forward(self, x: Tensor) -> Any:
-        who = type(self).__name__
-        _check_input(x, who)
+        op = type(self).__name__
+        _check_input(x, op)
         if x.ndim != 4:
-            raise ShapeError(f"{who}: expected input of shape (N, C, H, W), got shape {x.shape}")
+            raise ShapeError(f"{op}: expected input of shape (N, C, H, W), got shape {x.shape}")
         return getattr(F, self._fn_name)(x, self.kernel_size, stride=self.stride, padding=self.padding,
                                          **self._options())
 
@@ -212,7 +203,7 @@ class MaxPool2d(_Pool2d):
     def __init__(self, kernel_size: IntPair, stride: IntPair | None = None, padding: IntPair = 0,
                  dilation: IntPair = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
         super().__init__(kernel_size, stride, padding, ceil_mode)
-        _pair(dilation, "dilation", "MaxPool2d")
+        pair(dilation, "dilation", "MaxPool2d")
         self.dilation = dilation
         self.return_indices = return_indices
 
@@ -249,8 +240,8 @@ class _BatchNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
                  track_running_stats: bool = True) -> None:
         super().__init__()
-        who = type(self).__name__
-        self.num_features = _positive(num_features, "num_features", who)
+        op = type(self).__name__
+        self.num_features = _positive(num_features, "num_features", op)
         self.eps = eps
         self.momentum = momentum
         self.affine = affine
@@ -289,11 +280,11 @@ class _BatchNorm(Module):
         raise NotImplementedError
 
     def forward(self, x: Tensor) -> Tensor:
-        who = type(self).__name__
-        _check_input(x, who)
+        op = type(self).__name__
+        _check_input(x, op)
         self._check_ndim(x)
         if x.shape[1] != self.num_features:
-            raise ShapeError(f"{who}: expected input of shape {self._expected} with C={self.num_features} "
+            raise ShapeError(f"{op}: expected input of shape {self._expected} with C={self.num_features} "
                              f"(num_features), got shape {x.shape}")
         momentum = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:

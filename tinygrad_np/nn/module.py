@@ -13,6 +13,7 @@ import numpy as np
 
 from ..autograd.grad_mode import no_grad
 from ..tensor import Parameter, Tensor
+from .utils import zero_grads
 
 __all__ = ["IncompatibleKeys", "Module", "Parameter", "Sequential", "StateDictError"]
 
@@ -222,9 +223,7 @@ class Module:
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: to None (default) or to a fresh array of zeros."""
-        for p in self.parameters():
-            if p.grad is not None:
-                p.grad = None if set_to_none else Tensor._make(np.zeros_like(p.grad.data), None)
+        zero_grads(self.parameters(), set_to_none)
 
     # -- dtype -------------------------------------------------------------------------------------
     def to(self, dtype: Any) -> Module:

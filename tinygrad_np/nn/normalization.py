@@ -15,28 +15,18 @@ from .module import Module, Parameter
 __all__ = ["GroupNorm", "LayerNorm"]
 
 
-class LayerNorm(Module):
-    """Normalise over the trailing `normalized_shape` axes, then scale by weight (init 1) and shift by
-    bias (init 0), both of that shape, if elementwise_affine (bias only if `bias`)."""
+class _AffineNorm(Module):
+    """A normalisation layer's optional scale and shift: weight (init 1) and bias (init 0)."""
 
-    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True) -> None:
-        super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
-        if not shape or not all(isinstance(n, (int, np.integer)) and n > 0 for n in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
-        self.normalized_shape = tuple(int(n) for n in shape)
-        self.eps = eps
-        self.elementwise_affine = elementwise_affine
-        self.use_bias = bias and elementwise_affine  # shown in the repr, as PyTorch
-        if elementwise_affine:
-            self.weight = Parameter(np.ones(self.normalized_shape, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(self.normalized_shape, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
+    def _register_affine(self, shape: tuple[int, ...], affine: bool, bias: bool) -> None:
+        """weight and bias Parameters of `shape` (bias only if `bias`); None placeholders without `affine`."""
+        if affine:
+            self.weight = Parameter(np.ones(shape, dtype=np.float32))
         else:
             self.register_parameter("weight", None)
+        if affine and bias:
+            self.bias = Parameter(np.zeros(shape, dtype=np.float32))
+        else:
             self.register_parameter("bias", None)
 
     def reset_parameters(self) -> None:
@@ -45,6 +35,25 @@ class LayerNorm(Module):
             init.ones_(self.weight)
         if self.bias is not None:
             init.zeros_(self.bias)
+
+
+class LayerNorm(_AffineNorm):
+    """Normalise over the trailing `normalized_shape` axes, then scale by weight (init 1) and shift by
+    bias (init 0), both of that shape, if elementwise_affine (bias only if `bias`)."""
+
+    def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True) -> None:
+        super().__init__()
+        shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+        if not all(isinstance(n, (int, np.integer)) for n in shape):
+            raise TypeError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
+        if not shape or min(shape) <= 0:
+            raise ShapeError(f"LayerNorm: normalized_shape must be positive ints, got {normalized_shape!r}")
+        self.normalized_shape = tuple(int(n) for n in shape)
+        self.eps = eps
+        self.elementwise_affine = elementwise_affine
+        self.use_bias = bias and elementwise_affine  # shown in the repr, as PyTorch
+        self._register_affine(self.normalized_shape, elementwise_affine, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, "LayerNorm")
@@ -59,7 +68,7 @@ class LayerNorm(Module):
                 f"bias={self.use_bias}")
 
 
-class GroupNorm(Module):
+class GroupNorm(_AffineNorm):
     """Normalise (N, C, ...) input over groups of C / num_groups channels, then scale and shift per
     channel (weight init 1, bias init 0 unless bias=False) if affine."""
 
@@ -69,27 +78,12 @@ class GroupNorm(Module):
         self.num_groups = _positive(num_groups, "num_groups", "GroupNorm")
         self.num_channels = _positive(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+            raise ShapeError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.eps = eps
         self.affine = affine
         self.use_bias = bias and affine
-        if affine:
-            self.weight = Parameter(np.ones(num_channels, dtype=np.float32))
-            if bias:
-                self.bias = Parameter(np.zeros(num_channels, dtype=np.float32))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-
-    def reset_parameters(self) -> None:
-        """Weight to 1 and bias to 0."""
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        self._register_affine((self.num_channels,), affine, bias)
 
     def forward(self, x: Tensor) -> Tensor:
         _check_input(x, "GroupNorm")

@@ -5,8 +5,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import functional as F
+from ..ops.windows import IntPair
 from ..tensor import Tensor
-from .layers import IntPair, _check_input
+from .layers import _check_input
 from .module import Module
 
 __all__ = ["AdaptiveAvgPool2d", "MaxUnpool2d"]

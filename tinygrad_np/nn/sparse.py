@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import functional as F
 from ..autograd.grad_mode import no_grad
+from ..errors import ShapeError
 from ..tensor import Tensor
 from . import init
 from .layers import _positive
@@ -36,7 +37,7 @@ class Embedding(Module):
         else:
             weight = Parameter(_weight.data if isinstance(_weight, Tensor) else np.asarray(_weight))
             if weight.shape != (num_embeddings, embedding_dim):
-                raise ValueError(f"Embedding: _weight has shape {weight.shape}, expected "
+                raise ShapeError(f"Embedding: _weight has shape {weight.shape}, expected "
                                  f"{(num_embeddings, embedding_dim)}")
             self.weight = weight
 

@@ -1,4 +1,4 @@
-"""Gradient clipping and flat parameter vectors, as torch.nn.utils."""
+"""Gradient clipping and flat parameter vectors, as torch.nn.utils; clearing gradients for Module and Optimizer."""
 from __future__ import annotations
 
 import math
@@ -7,6 +7,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from ..errors import ShapeError
 from ..functions import concatenate
 from ..tensor import Tensor
 
@@ -30,6 +31,14 @@ def _norm(array: np.ndarray, norm_type: float) -> np.float64:
     if norm_type == 0:
         return np.float64(np.count_nonzero(a))
     return np.sum(a ** norm_type) ** (1.0 / norm_type)
+
+
+def zero_grads(parameters: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Clear every gradient: to None (default) or to a fresh array of zeros (Module.zero_grad and
+    Optimizer.zero_grad)."""
+    for p in parameters:
+        if p.grad is not None:
+            p.grad = None if set_to_none else Tensor._make(np.zeros_like(p.grad.data), None)
 
 
 def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm_type: float = 2.0,
@@ -76,7 +85,7 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     params = list(parameters)
     total = sum(p.size for p in params)
     if vec.ndim != 1 or vec.size != total:
-        raise ValueError(f"vector_to_parameters: vec must be 1-D with {total} elements (the parameters' total), "
+        raise ShapeError(f"vector_to_parameters: vec must be 1-D with {total} elements (the parameters' total), "
                          f"got shape {vec.shape}")
     offset = 0
     with no_grad():

@@ -16,24 +16,11 @@ from ..errors import ShapeError
 from ..random import get_rng
 from ..tensor import Tensor
 from ..torch_names import torch_aliases
+from ._util import const as _const, require_float_tensor
 from .elementwise import Masked
 from .shape import normalize_axis
 
 __all__ = ["relu", "sigmoid", "tanh", "leaky_relu", "gelu", "softmax", "log_softmax", "dropout"]
-
-
-def require_float_tensor(x: Any, op: str, what: str = "input") -> Tensor:
-    """`x` itself if it is a floating-point Tensor; a TypeError naming `op` otherwise."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: {what} must be a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: {what} must be a floating-point Tensor, got dtype {x.dtype} (shape {x.shape})")
-    return x
-
-
-def _const(array: np.ndarray) -> Tensor:
-    """A constant (no gradient) wrapped around an array, without copying it."""
-    return Tensor._make(array, None)
 
 
 # -- erf ------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..kernels.elementwise import relu_with_mask, select
 from ..tensor import Tensor
+from ._util import const as _const, zero as _zero
 
 
 class Masked(Function):
@@ -143,25 +144,15 @@ class Pow(Function):
                     c = ctx.constant_exponent
                     gx = _const(np.zeros(grad.shape, grad.dtype)) if c == 0 else grad * c * x ** (c - 1)
                 else:
-                    gx = Where.apply(_const(y.data == 0), _zero(grad), grad * y * x ** (y - 1)).sum_to(x.shape)
+                    gx = Where.apply(_const(y.data == 0), _zero(grad.dtype), grad * y * x ** (y - 1)).sum_to(x.shape)
             if ctx.needs_input_grad[1]:
                 flat = _const((x.data == 0) & (y.data >= 0))
-                gy = Where.apply(flat, _zero(grad), grad * out * x.log()).sum_to(y.shape)
+                gy = Where.apply(flat, _zero(grad.dtype), grad * out * x.log()).sum_to(y.shape)
         return gx, gy
 
     def describe(self) -> dict[str, Any]:
         """A constant exponent for graph drawings (it is passed positionally, so not a recorded argument)."""
         return {} if self.constant_exponent is None else {"exponent": self.constant_exponent}
-
-
-def _const(array: np.ndarray) -> Tensor:
-    """A constant (no gradient) wrapped around an array."""
-    return Tensor._make(np.asarray(array), None)
-
-
-def _zero(like: Tensor) -> Tensor:
-    """A 0-d constant zero of `like`'s dtype (the routed-away branch of a Where)."""
-    return Tensor._make(np.zeros((), dtype=like.dtype), None)
 
 
 class Neg(Function):
@@ -329,38 +320,37 @@ class Clip(Function):
         return Masked.apply(grad, inside)
 
 
-class Maximum(Function):
+class _Extremum(Function):
+    """Elementwise `pick` (np.maximum or np.minimum) of two tensors: an input gets the gradient
+    where it does not lose to the other (`loses(a, b)`), half of it at a tie."""
+
+    elementwise = True
+    pick = staticmethod(np.maximum)
+    loses = staticmethod(np.less)
+
+    @staticmethod
+    def forward(ctx, a, b):
+        a, b = _float_pair(a, b)
+        ctx.save_for_backward(a, b)
+        return ctx.pick(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_tensors
+        return _split(ctx, grad, ctx.loses(a.data, b.data), ctx.loses(b.data, a.data), a.data == b.data,
+                      a.shape, b.shape)
+
+
+class Maximum(_Extremum):
     """Elementwise max of two tensors; at ties each input gets half of the gradient."""
 
-    elementwise = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
-        ctx.save_for_backward(a, b)
-        return np.maximum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _split(ctx, grad, a.data < b.data, a.data > b.data, a.data == b.data, a.shape, b.shape)
+    pick, loses = staticmethod(np.maximum), staticmethod(np.less)
 
 
-class Minimum(Function):
+class Minimum(_Extremum):
     """Elementwise min of two tensors; at ties each input gets half of the gradient."""
 
-    elementwise = True
-
-    @staticmethod
-    def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
-        ctx.save_for_backward(a, b)
-        return np.minimum(a, b)
-
-    @staticmethod
-    def backward(ctx, grad):
-        a, b = ctx.saved_tensors
-        return _split(ctx, grad, a.data > b.data, a.data < b.data, a.data == b.data, a.shape, b.shape)
+    pick, loses = staticmethod(np.minimum), staticmethod(np.greater)
 
 
 def _split(ctx: Function, grad: Tensor, a_loses: np.ndarray, b_loses: np.ndarray, tie: np.ndarray,
@@ -393,8 +383,7 @@ class Where(Function):
     @staticmethod
     def backward(ctx, grad):
         _, a, b = ctx.inputs
-        zero = Tensor._make(np.zeros((), dtype=grad.dtype), None)
-        cond = Tensor._make(ctx.condition, None)
+        zero, cond = _zero(grad.dtype), _const(ctx.condition)
         ga = Where.apply(cond, grad, zero).sum_to(a.shape) if ctx.needs_input_grad[1] else None
         gb = Where.apply(cond, zero, grad).sum_to(b.shape) if ctx.needs_input_grad[2] else None
         return None, ga, gb

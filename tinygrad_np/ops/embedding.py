@@ -8,7 +8,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..functions import where
 from ..tensor import Tensor
-from .activation import require_float_tensor
+from ._util import require_float_tensor
 
 __all__ = ["embedding"]
 

@@ -11,12 +11,8 @@ import numpy as np
 from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
+from ._util import zero as _zero
 from .shape import normalize_axis
-
-
-def _zero(dtype: np.dtype) -> Tensor:
-    """A 0-d constant zero: the value written where a gradient is cut."""
-    return Tensor._make(np.zeros((), dtype=dtype), None)
 
 
 class IndexPut(Function):

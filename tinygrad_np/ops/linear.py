@@ -4,8 +4,8 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .activation import require_float_tensor
 from ..kernels.matmul import matmul_on_threads
+from ._util import require_float_tensor
 
 __all__ = ["linear"]
 

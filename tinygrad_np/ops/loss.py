@@ -19,17 +19,14 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..functions import where
 from ..tensor import Tensor
-from .activation import LogSoftmax, Softmax, require_float_tensor, shifted_exp
+from ._util import const as _const, require_float_tensor
+from .activation import LogSoftmax, Softmax, shifted_exp
 from .elementwise import Masked
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "binary_cross_entropy", "binary_cross_entropy_with_logits",
            "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div"]
 
 _REDUCTIONS = ("mean", "sum", "none")
-
-
-def _const(array: np.ndarray) -> Tensor:
-    return Tensor._make(array, None)
 
 
 def _check_reduction(reduction: str, op: str) -> None:
@@ -93,22 +90,22 @@ def _class_targets(target: Any, op: str) -> np.ndarray:
     return array.astype(np.int64)  # a copy: backward must not see later edits of the caller's labels
 
 
-def _check_classification(scores: Tensor, target: np.ndarray, op: str, what: str, ignore_index: int = -100) -> None:
+def _check_classification(scores: Tensor, target: np.ndarray, op: str, name: str, ignore_index: int = -100) -> None:
     """Check (N, C, d1, ...) scores against (N, d1, ...) targets (or unbatched (C,) against ())."""
     shape, tshape = scores.shape, target.shape
     if scores.ndim == 0 or target.ndim != scores.ndim - 1:
         raise ShapeError(
-            f"{op}: expected {what} of shape (N, C) with target (N,), or (N, C, d1, ...) with target "
-            f"(N, d1, ...); got {what} shape {shape} and target shape {tshape}")
+            f"{op}: expected {name} of shape (N, C) with target (N,), or (N, C, d1, ...) with target "
+            f"(N, d1, ...); got {name} shape {shape} and target shape {tshape}")
     if scores.ndim >= 2 and shape[0] != tshape[0]:
-        raise ShapeError(f"{op}: {what} have batch size {shape[0]} but target has {tshape[0]} "
-                         f"({what} shape {shape}, target shape {tshape})")
+        raise ShapeError(f"{op}: {name} have batch size {shape[0]} but target has {tshape[0]} "
+                         f"({name} shape {shape}, target shape {tshape})")
     if scores.ndim > 2 and shape[2:] != tshape[1:]:
-        raise ShapeError(f"{op}: {what} of shape {shape} need target of shape {(shape[0],) + shape[2:]}, "
+        raise ShapeError(f"{op}: {name} of shape {shape} need target of shape {(shape[0],) + shape[2:]}, "
                          f"got {tshape}")
     classes = shape[0] if scores.ndim == 1 else shape[1]
     if classes == 0:
-        raise ShapeError(f"{op}: {what} have no classes (shape {shape})")
+        raise ShapeError(f"{op}: {name} have no classes (shape {shape})")
     bad = ((target < 0) | (target >= classes)) & (target != ignore_index)
     if bad.any():
         position = tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), tshape))
@@ -194,7 +191,7 @@ class CrossEntropy(Function):
         return Masked.apply(g, np.expand_dims(valid, 1))
 
 
-def _class_weight(weight: Any, scores: Tensor, op: str, what: str) -> np.ndarray | None:
+def _class_weight(weight: Any, scores: Tensor, op: str, name: str) -> np.ndarray | None:
     """A constant (C,) weight per class, in the scores' dtype, or None."""
     if weight is None:
         return None
@@ -202,7 +199,7 @@ def _class_weight(weight: Any, scores: Tensor, op: str, what: str) -> np.ndarray
     classes = scores.shape[0] if scores.ndim == 1 else scores.shape[1]
     if array.shape != (classes,):
         raise ShapeError(f"{op}: weight must have one entry per class, shape ({classes},), got shape "
-                         f"{array.shape} ({what} shape {scores.shape})")
+                         f"{array.shape} ({name} shape {scores.shape})")
     if array.dtype.kind not in "biuf":
         raise TypeError(f"{op}: weight must hold numbers, got dtype {array.dtype}")
     return array.astype(scores.dtype)
@@ -324,13 +321,13 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
 
 
 # -- regression and binary losses ---------------------------------------------------------------------
-def _float_target(input: Tensor, target: Any, op: str, what: str = "target") -> Tensor:
+def _float_target(input: Tensor, target: Any, op: str, name: str = "target") -> Tensor:
     """The target as a Tensor of input's dtype: arrays and lists are cast, float Tensors must match."""
     if isinstance(target, Tensor):
         if target.dtype == input.dtype:
             return target
         if target.dtype.kind == "f":
-            raise TypeError(f"{op}: {what} has dtype {target.dtype} but input has dtype {input.dtype}; "
+            raise TypeError(f"{op}: {name} has dtype {target.dtype} but input has dtype {input.dtype}; "
                             f"convert one with .astype(...)")
         return _const(target.data.astype(input.dtype))  # integer or boolean labels: constants
     return _const(np.asarray(target, dtype=input.dtype))
@@ -339,18 +336,7 @@ def _float_target(input: Tensor, target: Any, op: str, what: str = "target") -> 
 def mse_loss(input: Tensor, target: Any, reduction: str = "mean") -> Tensor:
     """Mean squared error (input - target)^2. Shapes broadcast as in PyTorch, with a warning when
     they differ (a (N, 1) input against a (N,) target silently becomes (N, N))."""
-    op = "mse_loss"
-    require_float_tensor(input, op)
-    target = _float_target(input, target, op)
-    _check_reduction(reduction, op)
-    if input.shape != target.shape:
-        try:
-            np.broadcast_shapes(input.shape, target.shape)
-        except ValueError:
-            raise ShapeError(f"{op}: input shape {input.shape} and target shape {target.shape} cannot "
-                             f"be broadcast together") from None
-        warnings.warn(f"{op}: target shape {target.shape} differs from input shape {input.shape}; they "
-                      f"broadcast, which is rarely what you want. Make them the same shape.", stacklevel=2)
+    target = _pointwise_args(input, target, reduction, "mse_loss")
     diff = input - target
     return _reduce(diff * diff, reduction)
 
@@ -404,14 +390,14 @@ class BinaryCrossEntropyWithLogits(Function):
         return gx, gy, gpw
 
 
-def _check_broadcast(what: str, t: Tensor, input: Tensor, op: str) -> None:
+def _check_broadcast(name: str, t: Tensor, input: Tensor, op: str) -> None:
     """A weight must broadcast to the input's shape without growing it."""
     try:
         fits = np.broadcast_shapes(t.shape, input.shape) == input.shape
     except ValueError:
         fits = False
     if not fits:
-        raise ShapeError(f"{op}: {what} of shape {t.shape} does not broadcast to the input's shape {input.shape}")
+        raise ShapeError(f"{op}: {name} of shape {t.shape} does not broadcast to the input's shape {input.shape}")
 
 
 def _unless_learned(weight: Any) -> Any:

@@ -16,13 +16,9 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .activation import require_float_tensor
+from ._util import const as _const, require_float_tensor
 
 __all__ = ["batch_norm", "layer_norm"]
-
-
-def _const(array: np.ndarray) -> Tensor:
-    return Tensor._make(array, None)
 
 
 def _array_rsqrt(v: np.ndarray) -> np.ndarray:

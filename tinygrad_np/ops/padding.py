@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .activation import require_float_tensor
+from ._util import require_float_tensor
 
 __all__ = ["pad"]
 

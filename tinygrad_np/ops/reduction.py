@@ -30,8 +30,8 @@ class _Reduction(Function):
     """Shared forward bookkeeping: normalised axes and the keepdims shape for backward."""
 
     @staticmethod
-    def setup(ctx, x, axis, name):
-        ctx.axes = normalize_axes(axis, x.ndim, name, x.shape)
+    def setup(ctx, x, axis, op):
+        ctx.axes = normalize_axes(axis, x.ndim, op, x.shape)
         ctx.in_shape = x.shape
         ctx.kept_shape = _kept_shape(x.shape, ctx.axes)
         return ctx.axes
@@ -63,48 +63,46 @@ class Mean(_Reduction):
         return _spread(grad, ctx) / max(ctx.count, 1)
 
 
-def _extreme(ctx: Function, x: np.ndarray, axis, keepdims: bool, name: str, reduce) -> np.ndarray:
-    """max or min (`reduce`) over `axis`; records which elements won and each winner's share.
+class _Extreme(_Reduction):
+    """`reduce` (np.max or np.min) over `axis`; records which elements won and each winner's share.
 
     Tied extremes share the gradient equally (as PyTorch's amax/amin). A NaN is the extreme of its
     slice (the result is NaN), so the NaN elements are its winners and take the gradient.
     """
-    axes = _Reduction.setup(ctx, x, axis, name)
-    empty = [a for a in axes if x.shape[a] == 0]
-    if empty:  # PyTorch raises too; reducing over other axes of an empty tensor is fine
-        raise ShapeError(f"{name}: cannot reduce over axis {empty[0]} of length 0 (shape {x.shape}, "
-                         f"axis={axis}); the {name}imum of no values is undefined")
-    out = reduce(x, axis=axes, keepdims=True)
-    winners = x == out
-    if out.dtype.kind == "f" and np.isnan(out).any():
-        winners |= np.isnan(x)
-    ctx.winners = winners
-    ctx.share = 1 / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
-    return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+
+    reduce = staticmethod(np.max)
+
+    @staticmethod
+    def forward(ctx, x, axis=None, keepdims=False):
+        op = ctx.name.lower()
+        axes = _Reduction.setup(ctx, x, axis, op)
+        empty = [a for a in axes if x.shape[a] == 0]
+        if empty:  # PyTorch raises too; reducing over other axes of an empty tensor is fine
+            raise ShapeError(f"{op}: cannot reduce over axis {empty[0]} of length 0 (shape {x.shape}, "
+                             f"axis={axis}); the {op}imum of no values is undefined")
+        out = ctx.reduce(x, axis=axes, keepdims=True)
+        winners = x == out
+        if out.dtype.kind == "f" and np.isnan(out).any():
+            winners |= np.isnan(x)
+        ctx.winners = winners
+        ctx.share = 1 / np.sum(winners, axis=axes, keepdims=True, dtype=x.dtype)
+        return out if keepdims else out.reshape(_reduced_shape(x.shape, axes))
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Masked.apply(_spread(grad, ctx), ctx.winners, weight=ctx.share)
 
 
-class Max(_Reduction):
+class Max(_Extreme):
     """Maximum; tied maxima share the gradient equally (as PyTorch's amax), a NaN takes it."""
 
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        return _extreme(ctx, x, axis, keepdims, "max", np.max)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Masked.apply(_spread(grad, ctx), ctx.winners, weight=ctx.share)
+    reduce = staticmethod(np.max)
 
 
-class Min(_Reduction):
+class Min(_Extreme):
     """Minimum; tied minima share the gradient equally, a NaN takes it."""
 
-    @staticmethod
-    def forward(ctx, x, axis=None, keepdims=False):
-        return _extreme(ctx, x, axis, keepdims, "min", np.min)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return Masked.apply(_spread(grad, ctx), ctx.winners, weight=ctx.share)
+    reduce = staticmethod(np.min)
 
 
 class Var(_Reduction):

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..functions import where
 from ..tensor import Tensor
-from .activation import require_float_tensor
+from ._util import const, require_float_tensor
 
 __all__ = ["interpolate", "adaptive_avg_pool2d"]
 
@@ -28,7 +28,7 @@ def _take(x: Tensor, axis: int, index: np.ndarray) -> Tensor:
 
 def _along(weights: np.ndarray, axis: int, ndim: int, dtype: np.dtype) -> Tensor:
     """A constant that broadcasts along `axis` of an ndim-dimensional tensor."""
-    return Tensor._make(weights.astype(dtype).reshape((-1,) + (1,) * (ndim - 1 - axis)), None)
+    return const(weights.astype(dtype).reshape((-1,) + (1,) * (ndim - 1 - axis)))
 
 
 # -- interpolate -----------------------------------------------------------------------------------
@@ -40,8 +40,9 @@ def _sizes(op: str, shape: tuple[int, ...], size: Any, scale_factor: Any) -> tup
     if size is not None:
         sizes = [size] * spatial if isinstance(size, (int, np.integer)) else list(size)
         if len(sizes) != spatial or not all(isinstance(s, (int, np.integer)) and s > 0 for s in sizes):
-            raise ValueError(f"{op}: size must be a positive int or {spatial} positive ints for input shape "
-                             f"{shape}, got {size!r}")
+            error = ShapeError if all(isinstance(s, (int, np.integer)) for s in sizes) else TypeError
+            raise error(f"{op}: size must be a positive int or {spatial} positive ints for input shape "
+                        f"{shape}, got {size!r}")
         return [int(s) for s in sizes], [None] * spatial
     scales = [scale_factor] * spatial if isinstance(scale_factor, (int, float)) else list(scale_factor)
     if len(scales) != spatial or not all(isinstance(s, (int, float)) and s > 0 for s in scales):
@@ -151,8 +152,9 @@ def adaptive_avg_pool2d(input: Tensor, output_size: int | Sequence[int | None]) 
         raise ShapeError(f"{op}: expected a 3-D (C, H, W) or 4-D (N, C, H, W) input, got shape {input.shape}")
     sizes = [output_size] * 2 if isinstance(output_size, (int, np.integer)) or output_size is None else list(output_size)
     if len(sizes) != 2 or not all(s is None or (isinstance(s, (int, np.integer)) and s > 0) for s in sizes):
-        raise ValueError(f"{op}: output_size must be a positive int or a pair of positive ints (or None), got "
-                         f"{output_size!r}")
+        error = ShapeError if all(s is None or isinstance(s, (int, np.integer)) for s in sizes) else TypeError
+        raise error(f"{op}: output_size must be a positive int or a pair of positive ints (or None), got "
+                    f"{output_size!r}")
     spatial = input.shape[-2:]
     if min(spatial) == 0:
         raise ShapeError(f"{op}: expected non-empty spatial axes, got input shape {input.shape}")

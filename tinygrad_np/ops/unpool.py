@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd.function import Function
 from ..errors import ShapeError
 from ..tensor import Tensor
-from .activation import require_float_tensor
+from ._util import require_float_tensor
 from .windows import IntPair, pair
 
 __all__ = ["max_unpool2d"]

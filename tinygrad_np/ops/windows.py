@@ -10,8 +10,6 @@ import numpy as np
 from ..errors import ShapeError
 from ..kernels.geometry import Geometry
 
-__all__ = ["IntPair", "check_window_args", "make_geometry", "pair"]
-
 IntPair = int | Sequence[int]
 
 

@@ -10,10 +10,10 @@ from .optimizer import Optimizer, ParamsT, check_hyper, lerp_
 __all__ = ["Adam", "AdamW"]
 
 
-def check_adam_hyper(who: str, lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
+def check_adam_hyper(op: str, lr: float, betas: tuple[float, float], eps: float, weight_decay: float) -> None:
     """The checks every Adam-family optimizer makes (lr, eps, weight decay >= 0, betas in [0, 1))."""
-    check_hyper(who, lr=(lr >= 0, lr), eps=(eps >= 0, eps), weight_decay=(weight_decay >= 0, weight_decay))
-    check_hyper(who, **{"beta parameter at index 0": (0 <= betas[0] < 1, betas[0]),
+    check_hyper(op, lr=(lr >= 0, lr), eps=(eps >= 0, eps), weight_decay=(weight_decay >= 0, weight_decay))
+    check_hyper(op, **{"beta parameter at index 0": (0 <= betas[0] < 1, betas[0]),
                         "beta parameter at index 1": (0 <= betas[1] < 1, betas[1])})
 
 

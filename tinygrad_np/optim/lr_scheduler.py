@@ -26,16 +26,16 @@ __all__ = ["ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnneali
            "PolynomialLR", "ReduceLROnPlateau", "SequentialLR", "StepLR"]
 
 
-def _check_optimizer(who: str, optimizer: Any) -> None:
+def _check_optimizer(op: str, optimizer: Any) -> None:
     if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{who}: expected an Optimizer, got {type(optimizer).__name__}")
+        raise TypeError(f"{op}: expected an Optimizer, got {type(optimizer).__name__}")
 
 
-def _per_group(who: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:
+def _per_group(op: str, name: str, optimizer: Optimizer, value: Any) -> list[Any]:
     """One value per parameter group: a list/tuple of that length, or a scalar repeated."""
     if isinstance(value, (list, tuple)):
         if len(value) != len(optimizer.param_groups):
-            raise ValueError(f"{who}: {name} has {len(value)} values, the optimizer has "
+            raise ValueError(f"{op}: {name} has {len(value)} values, the optimizer has "
                              f"{len(optimizer.param_groups)} parameter group(s)")
         return list(value)
     return [value] * len(optimizer.param_groups)
@@ -127,13 +127,13 @@ class _LambdaScheduler(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, lr_lambda: Callable[[int], float] | Sequence[Callable[[int], float]],
                  last_epoch: int = -1) -> None:
-        who = type(self).__name__
-        _check_optimizer(who, optimizer)
+        op = type(self).__name__
+        _check_optimizer(op, optimizer)
         self.optimizer = optimizer
-        self.lr_lambdas: list[Callable[[int], float]] = _per_group(who, "lr_lambda", optimizer, lr_lambda)
+        self.lr_lambdas: list[Callable[[int], float]] = _per_group(op, "lr_lambda", optimizer, lr_lambda)
         for fn in self.lr_lambdas:
             if not callable(fn):
-                raise TypeError(f"{who}: lr_lambda must be a function of the epoch, got {type(fn).__name__}")
+                raise TypeError(f"{op}: lr_lambda must be a function of the epoch, got {type(fn).__name__}")
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
@@ -391,17 +391,17 @@ def _set_momentum(group: dict[str, Any], use_beta1: bool, momentum: float) -> No
         group["momentum"] = momentum
 
 
-def _init_momentum_cycle(who: str, optimizer: Optimizer, base_momentum: Any, max_momentum: Any,
+def _init_momentum_cycle(op: str, optimizer: Optimizer, base_momentum: Any, max_momentum: Any,
                          last_epoch: int) -> bool:
     """Check the optimizer has a momentum to cycle, store base/max per group and start at the max;
     returns whether it is Adam's beta1 (else SGD's momentum)."""
     if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-        raise ValueError(f"{who}: cycle_momentum=True needs an optimizer with 'momentum' or 'betas' "
+        raise ValueError(f"{op}: cycle_momentum=True needs an optimizer with 'momentum' or 'betas' "
                          f"({type(optimizer).__name__} has neither); pass cycle_momentum=False")
     use_beta1 = "betas" in optimizer.defaults
     if last_epoch == -1:
-        for m_max, m_base, group in zip(_per_group(who, "max_momentum", optimizer, max_momentum),
-                                        _per_group(who, "base_momentum", optimizer, base_momentum),
+        for m_max, m_base, group in zip(_per_group(op, "max_momentum", optimizer, max_momentum),
+                                        _per_group(op, "base_momentum", optimizer, base_momentum),
                                         optimizer.param_groups):
             _set_momentum(group, use_beta1, m_max)
             group["max_momentum"] = m_max
@@ -643,17 +643,17 @@ class ChainedScheduler(_SchedulerGroup):
         self._last_lr = _group_lrs(self.optimizer)
 
 
-def _check_schedulers(who: str, optimizer: Optimizer, schedulers: Sequence[LRScheduler]) -> None:
+def _check_schedulers(op: str, optimizer: Optimizer, schedulers: Sequence[LRScheduler]) -> None:
     if len(schedulers) < 1:
-        raise ValueError(f"{who}: expected at least one scheduler, got none")
+        raise ValueError(f"{op}: expected at least one scheduler, got none")
     for i, s in enumerate(schedulers):
         if not hasattr(s, "optimizer"):
-            raise TypeError(f"{who}: schedulers[{i}] is a {type(s).__name__}, not a learning-rate scheduler")
+            raise TypeError(f"{op}: schedulers[{i}] is a {type(s).__name__}, not a learning-rate scheduler")
         if isinstance(s, ReduceLROnPlateau):
-            raise ValueError(f"{who}: schedulers[{i}] is a ReduceLROnPlateau, whose step() needs a metric; "
+            raise ValueError(f"{op}: schedulers[{i}] is a ReduceLROnPlateau, whose step() needs a metric; "
                              f"step it separately")
         if s.optimizer is not optimizer:
-            raise ValueError(f"{who}: schedulers[{i}] ({type(s).__name__}) drives a different optimizer")
+            raise ValueError(f"{op}: schedulers[{i}] ({type(s).__name__}) drives a different optimizer")
 
 
 class ReduceLROnPlateau(LRScheduler):

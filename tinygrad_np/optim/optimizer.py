@@ -16,6 +16,7 @@ import numpy as np
 
 from ..autograd.grad_mode import enable_grad, no_grad
 from ..errors import ShapeError
+from ..nn.utils import zero_grads
 from ..tensor import Tensor
 
 __all__ = ["Optimizer", "ParamsT"]
@@ -23,21 +24,21 @@ __all__ = ["Optimizer", "ParamsT"]
 ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]] | Mapping[str, Tensor]
 
 
-def _as_list(params: Any, who: str) -> list[Any]:
+def _as_list(params: Any, op: str) -> list[Any]:
     """A list of Tensors or of group dicts from any accepted `params` argument."""
     if isinstance(params, Tensor):
-        raise TypeError(f"{who}: params must be an iterable of Tensors (e.g. model.parameters()) or of "
+        raise TypeError(f"{op}: params must be an iterable of Tensors (e.g. model.parameters()) or of "
                         f"parameter-group dicts, got a single Tensor of shape {params.shape}; wrap it in a list.")
     if isinstance(params, Mapping):
         values = list(params.values())
         if not all(isinstance(v, Tensor) for v in values):
-            raise TypeError(f"{who}: a dict of params must map names to Tensors (its values are used, in order); "
+            raise TypeError(f"{op}: a dict of params must map names to Tensors (its values are used, in order); "
                             f"for parameter groups pass a list of dicts: [{{'params': [...], 'lr': 0.1}}, ...]")
         return values
     try:
         return list(params)
     except TypeError:
-        raise TypeError(f"{who}: params must be an iterable of Tensors or of parameter-group dicts, "
+        raise TypeError(f"{op}: params must be an iterable of Tensors or of parameter-group dicts, "
                         f"got {type(params).__name__}") from None
 
 
@@ -59,29 +60,29 @@ class Optimizer:
     # -- groups ------------------------------------------------------------------------------------
     def add_param_group(self, group: dict[str, Any]) -> None:
         """Add a group of parameters with its own hyper-parameters (missing ones take the defaults)."""
-        who = type(self).__name__
+        op = type(self).__name__
         if not isinstance(group, dict):
-            raise TypeError(f"{who}: a parameter group must be a dict with a 'params' entry, got {type(group).__name__}")
+            raise TypeError(f"{op}: a parameter group must be a dict with a 'params' entry, got {type(group).__name__}")
         if "params" not in group:
-            raise ValueError(f"{who}: parameter group has no 'params' entry (keys: {sorted(group)})")
+            raise ValueError(f"{op}: parameter group has no 'params' entry (keys: {sorted(group)})")
         params = group["params"]
-        params = [params] if isinstance(params, Tensor) else _as_list(params, who)
+        params = [params] if isinstance(params, Tensor) else _as_list(params, op)
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{who}: can only optimize Tensors, but parameter {i} of group "
+                raise TypeError(f"{op}: can only optimize Tensors, but parameter {i} of group "
                                 f"{len(self.param_groups)} is a {type(p).__name__}")
             if p.dtype.kind != "f":
-                raise TypeError(f"{who}: can only optimize floating-point Tensors, but parameter {i} of group "
+                raise TypeError(f"{op}: can only optimize floating-point Tensors, but parameter {i} of group "
                                 f"{len(self.param_groups)} has dtype {p.dtype} (shape {p.shape})")
             if not p.is_leaf:
-                raise ValueError(f"{who}: can't optimize a non-leaf Tensor (parameter {i}, shape {p.shape}); "
+                raise ValueError(f"{op}: can't optimize a non-leaf Tensor (parameter {i}, shape {p.shape}); "
                                  f"optimize the leaves it was computed from, or detach() it first")
         ids = [id(p) for p in params]
         if len(set(ids)) != len(ids):
-            raise ValueError(f"{who}: parameter group {len(self.param_groups)} contains the same Tensor more than once")
+            raise ValueError(f"{op}: parameter group {len(self.param_groups)} contains the same Tensor more than once")
         existing = {id(p) for g in self.param_groups for p in g["params"]}
         if existing.intersection(ids):
-            raise ValueError(f"{who}: some parameters appear in more than one parameter group")
+            raise ValueError(f"{op}: some parameters appear in more than one parameter group")
         new_group = {k: v for k, v in group.items() if k != "params"}
         new_group["params"] = params
         for key, default in self.defaults.items():
@@ -91,10 +92,7 @@ class Optimizer:
     # -- the training-loop API -----------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: to None (default) or to a fresh array of zeros."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is not None:
-                    p.grad = None if set_to_none else Tensor._make(np.zeros_like(p.grad.data), None)
+        zero_grads((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient, in place; returns `closure()`'s loss if given."""
@@ -145,17 +143,17 @@ class Optimizer:
     def load_state_dict(self, state_dict: Mapping[str, Any]) -> None:
         """Restore state and hyper-parameters saved by `state_dict` (arrays are copied, cast to each
         parameter's float dtype); the groups must hold the same numbers of parameters."""
-        who = f"{type(self).__name__}.load_state_dict"
+        op = f"{type(self).__name__}.load_state_dict"
         if not isinstance(state_dict, Mapping) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise ValueError(f"{who}: expected a dict with 'state' and 'param_groups' entries (from state_dict())")
+            raise ValueError(f"{op}: expected a dict with 'state' and 'param_groups' entries (from state_dict())")
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
-            raise ValueError(f"{who}: the state dict has {len(saved_groups)} parameter group(s), "
+            raise ValueError(f"{op}: the state dict has {len(saved_groups)} parameter group(s), "
                              f"the optimizer has {len(self.param_groups)}")
         saved_sizes = [len(g["params"]) for g in saved_groups]
         own_sizes = [len(g["params"]) for g in self.param_groups]
         if saved_sizes != own_sizes:
-            raise ValueError(f"{who}: parameter group sizes differ: the state dict has {saved_sizes}, "
+            raise ValueError(f"{op}: parameter group sizes differ: the state dict has {saved_sizes}, "
                              f"the optimizer has {own_sizes}")
         by_index: dict[int, Tensor] = {}
         for saved, group in zip(saved_groups, self.param_groups):
@@ -183,7 +181,7 @@ class Optimizer:
                 entry[name] = value
             new_state[p] = entry
         if problems:
-            raise ShapeError(f"{who}: the state does not fit the parameters (nothing was loaded):\n" + "\n".join(problems))
+            raise ShapeError(f"{op}: the state does not fit the parameters (nothing was loaded):\n" + "\n".join(problems))
         for saved, group in zip(saved_groups, self.param_groups):
             for k, v in saved.items():
                 if k != "params":
@@ -200,11 +198,11 @@ class Optimizer:
         return "\n".join(lines)
 
 
-def check_hyper(who: str, **checks: tuple[bool, Any]) -> None:
+def check_hyper(op: str, **checks: tuple[bool, Any]) -> None:
     """Raise ValueError naming the first hyper-parameter whose condition is False."""
     for name, (ok, value) in checks.items():
         if not ok:
-            raise ValueError(f"{who}: invalid {name}: {value!r}")
+            raise ValueError(f"{op}: invalid {name}: {value!r}")
 
 
 def lerp_(avg: np.ndarray, target: np.ndarray, weight: float) -> np.ndarray:
