@@ -7,7 +7,8 @@ from ..autograd.function import Function
 from ..errors import ShapeError
 from ..kernels.threads import sum_over_batch
 from ..tensor import Tensor
-from .elementwise import Masked
+from ._util import const, zero
+from .elementwise import Masked, Where
 from .shape import normalize_axes, normalize_axis
 
 
@@ -203,6 +204,14 @@ class CumSum(Function):
         return g if g.shape == ctx.in_shape else g.reshape(ctx.in_shape)
 
 
+def _divided_or_zero(numerator: Tensor, denominator: Tensor) -> Tensor:
+    """numerator / denominator, and exactly 0 where the denominator is 0 (selected, so no 0/0 or x/0
+    reaches the result): the gradient of a norm or std at a point where it is 0, as PyTorch's."""
+    is_zero = const(denominator.data == 0)
+    safe = Where.apply(is_zero, const(np.ones((), denominator.dtype)), denominator)
+    return Where.apply(is_zero, zero(denominator.dtype), numerator / safe)
+
+
 class L2Norm(_Reduction):
     """sqrt(sum(x^2)) over `axis`; its gradient x / norm is 0 where the norm is 0 (as PyTorch's)."""
 
@@ -216,11 +225,7 @@ class L2Norm(_Reduction):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
-        out = out.reshape(ctx.kept_shape)
-        zero = Tensor._make(out.data == 0, None)
-        safe = Where.apply(zero, Tensor._make(np.ones((), x.dtype), None), out)  # no division by 0
-        scale = Where.apply(zero, Tensor._make(np.zeros((), x.dtype), None), grad.reshape(ctx.kept_shape) / safe)
-        return x * scale
+        return x * _divided_or_zero(grad.reshape(ctx.kept_shape), out.reshape(ctx.kept_shape))
 
 
 class Std(_Reduction):
@@ -245,12 +250,5 @@ class Std(_Reduction):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_tensors
-        out = out.reshape(ctx.kept_shape)
-        zero = Tensor._make(out.data == 0, None)
-        safe = Where.apply(zero, Tensor._make(np.ones((), x.dtype), None), out)  # no division by 0
-        scale = Where.apply(zero, Tensor._make(np.zeros((), x.dtype), None),
-                            grad.reshape(ctx.kept_shape) / (safe * ctx.divisor))
+        scale = _divided_or_zero(grad.reshape(ctx.kept_shape), out.reshape(ctx.kept_shape) * ctx.divisor)
         return (x - x.mean(axis=ctx.axes, keepdims=True)) * scale
-
-
-from .elementwise import Where  # noqa: E402  (the products' gradients route by selection)
