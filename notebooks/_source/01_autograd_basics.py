@@ -155,10 +155,10 @@ print(frozen.requires_grad, frozen.grad_fn)
 assert evaluated.grad_fn is None and frozen.grad_fn is None
 
 # %% [markdown]
-# ## Backward frees the graph
+# ## Backward frees the saved values
 #
-# After `backward()`, each node drops the values it saved for its gradient, so a second backward
-# through the same graph is an error that says what to do.
+# After `backward()`, each node drops the values it saved for its gradient (the graph's structure
+# stays, for drawing), so a second backward through the same graph is an error that says what to do.
 
 # %%
 z = tg.Tensor([1.0, 2.0], requires_grad=True)

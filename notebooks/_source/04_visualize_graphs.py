@@ -52,9 +52,9 @@ draw_graph(untracked)
 # After `backward()`, `show_grad=True` writes each gradient's norm under its tensor and colours the
 # suspicious ones: **orange** for a gradient that is exactly zero, **red** for NaN or infinity.
 # Here is a layer whose bias starts so negative that every ReLU is off (a "dead" layer), so its
-# weights never receive a gradient, next to a healthy layer. (`retain_graph=True` keeps the graph
-# after backward so it can still be drawn in full; intermediate tensors keep their gradient when they
-# call `retain_grad()`.)
+# weights never receive a gradient, next to a healthy layer. Backward frees the values the graph saved
+# but keeps its structure, so the drawing still shows the whole graph; an intermediate tensor keeps
+# its gradient when it calls `retain_grad()`.
 
 # %%
 batch = tg.randn(8, 3)
@@ -66,7 +66,7 @@ hidden_dead = (batch @ W_dead + b_dead).relu()
 hidden_ok = (batch @ W_ok + b_ok).relu()
 hidden_dead.retain_grad()
 out = (hidden_dead.sum(axis=1) + hidden_ok.sum(axis=1)).mean()
-out.backward(retain_graph=True)
+out.backward()
 assert not W_dead.grad.numpy().any() and W_ok.grad.numpy().any()
 draw_graph(out, params={"batch": batch, "W_dead": W_dead, "b_dead": b_dead, "W_ok": W_ok, "b_ok": b_ok},
            show_grad=True)
@@ -79,7 +79,7 @@ draw_graph(out, params={"batch": batch, "W_dead": W_dead, "b_dead": b_dead, "W_o
 v = tg.Tensor([4.0, -1.0, 9.0], requires_grad=True)
 with np.errstate(invalid="ignore"):
     r = (v * 2).sqrt().sum()
-    r.backward(retain_graph=True)
+    r.backward()
 print("v.grad =", v.grad)
 draw_graph(r, params={"v": v}, show_grad=True)
 
@@ -154,7 +154,7 @@ from tinygrad_np.examples.mnist_models import forward, init_params
 cnn_params = init_params("cnn", seed=0)
 images = tg.rand(2, 1, 28, 28)
 cnn_loss = F.cross_entropy(forward("cnn", cnn_params, images), np.array([3, 7]))
-cnn_loss.backward(retain_graph=True)
+cnn_loss.backward()
 draw_graph(cnn_loss, params={"images": images, **cnn_params}, show_grad=True)
 
 # %% [markdown]
