@@ -1,4 +1,4 @@
-"""Process-wide settings for speed that NumPy does not make on its own.
+"""Reuse of freed memory across training steps: a process-wide allocator setting NumPy does not make.
 
 A training step frees and re-allocates the same large arrays every time. By default glibc hands
 large freed blocks back to the operating system, so every new activation or gradient lands on
