@@ -47,8 +47,11 @@ def run_backward(
             for i, t in enumerate(node.inputs):
                 if t is None or not t.requires_grad:
                     continue  # no gradient flows to a constant
-                if input_grads and input_grads[i] is not None and node.needs_input_grad[i]:
-                    grads.receive(t, _checked_grad(node, i, input_grads[i], t))
+                g = input_grads[i] if input_grads and node.needs_input_grad[i] else None
+                if g is not None:
+                    if type(g) is not Tensor or g.data.shape != t.shape or g.data.dtype != t.dtype or anomaly.enabled:
+                        g = _checked_grad(node, i, g, t)  # not yet a Tensor of the input's shape and dtype
+                    grads.receive(t, g)
                 parent = t.grad_fn
                 if parent is not None:  # one consumer of the parent done; ready when none is left
                     pending[parent] -= 1
@@ -105,8 +108,6 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
 def _checked_grad(node: Function, i: int, grad: Any, tensor: Tensor) -> Tensor:
     """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype."""
     shape, dtype = tensor.shape, tensor.dtype  # a StandIn input has these, not its data
-    if type(grad) is Tensor and grad.data.shape == shape and grad.data.dtype == dtype and not anomaly.enabled:
-        return grad  # the common case, checked first
     g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=dtype))
     if g.data.shape != shape:
         raise GradientShapeError(

@@ -107,7 +107,8 @@ class Function:
                 out.append(None)
             elif kind == _INPUT:
                 tensor = self.inputs[obj]
-                _check_version(self, tensor, version, "an input")
+                if version or tensor._counter is not None:  # else never changed in place: version 0
+                    _check_version(self, tensor, version, "an input")
                 out.append(tensor)
             elif kind == _OUTPUT:
                 tensor = self._output_ref() if self._output_ref is not None else None
@@ -182,9 +183,11 @@ class Function:
                 ctx._output_counter = out._version_counter()
         large = False
         for t in inputs:
-            if t is not None and t.grad_fn is not None:
-                t.grad_fn.consumed = True  # its output now feeds a recorded op: no in-place rebase
-                large = large or t.data.nbytes >= STAND_IN_BYTES
+            if t is not None:
+                made_by = t.grad_fn
+                if made_by is not None:
+                    made_by.consumed = True  # its output now feeds a recorded op: no in-place rebase
+                    large = large or t.data.nbytes >= STAND_IN_BYTES
         if large:
             ctx.inputs = _stand_ins(inputs, ctx._saved, ctx.name)
         if anomaly.enabled:
@@ -215,12 +218,15 @@ class Function:
         other input becomes a data-free StandIn, so drawings still walk the whole graph."""
         self._saved = ()
         name = type(self).__name__
-        self.inputs = tuple(t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
-                            else StandIn.of(t, name) for t in self.inputs)
+        self.inputs = tuple([t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
+                             else StandIn.of(t, name) for t in self.inputs])
         self._freed = True
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
+
+
+_new = object.__new__  # a StandIn is made for each freed input: skip the attribute lookup
 
 
 class StandIn(Tensor):
@@ -235,8 +241,13 @@ class StandIn(Tensor):
     def of(tensor: Tensor, consumer: str) -> StandIn:
         """The stand-in of `tensor` in the inputs of the op named `consumer`: its grad_fn, shape,
         dtype and name, none of its memory."""
-        stand_in = object.__new__(StandIn)
-        stand_in._shape, stand_in._dtype, stand_in._consumer = tensor.shape, tensor.dtype, consumer
+        stand_in = _new(StandIn)
+        if type(tensor) is StandIn:
+            stand_in._shape, stand_in._dtype = tensor._shape, tensor._dtype
+        else:  # the array's own attributes: cheaper than Tensor's shape and dtype properties
+            data = tensor.data
+            stand_in._shape, stand_in._dtype = data.shape, data.dtype
+        stand_in._consumer = consumer
         stand_in.grad, stand_in.grad_fn, stand_in.requires_grad = None, tensor.grad_fn, tensor.requires_grad
         stand_in.name, stand_in._counter, stand_in._retains_grad, stand_in._hooks = tensor.name, None, False, None
         return stand_in
