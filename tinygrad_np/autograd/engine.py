@@ -49,8 +49,10 @@ def run_backward(
                     continue  # no gradient flows to a constant
                 g = input_grads[i] if input_grads and node.needs_input_grad[i] else None
                 if g is not None:
-                    if type(g) is not Tensor or g.data.shape != t.shape or g.data.dtype != t.dtype or anomaly.enabled:
-                        g = _checked_grad(node, i, g, t)  # not yet a Tensor of the input's shape and dtype
+                    expected = t.data if type(t) is Tensor else t  # a StandIn has a shape and dtype, no data
+                    if (type(g) is not Tensor or g.data.shape != expected.shape or g.data.dtype != expected.dtype
+                            or anomaly.enabled):  # not yet a Tensor of the input's shape and dtype
+                        g = _checked_grad(node, i, g, t)
                     grads.receive(t, g)
                 parent = t.grad_fn
                 if parent is not None:  # one consumer of the parent done; ready when none is left

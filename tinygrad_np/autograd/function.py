@@ -107,7 +107,7 @@ class Function:
                 out.append(None)
             elif kind == _INPUT:
                 tensor = self.inputs[obj]
-                if version or tensor._counter is not None:  # else never changed in place: version 0
+                if version or tensor._counter is not None:  # no counter: never changed in place
                     _check_version(self, tensor, version, "an input")
                 out.append(tensor)
             elif kind == _OUTPUT:
@@ -218,8 +218,11 @@ class Function:
         other input becomes a data-free StandIn, so drawings still walk the whole graph."""
         self._saved = ()
         name = type(self).__name__
-        self.inputs = tuple([t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
-                             else StandIn.of(t, name) for t in self.inputs])
+        kept = []
+        for t in self.inputs:
+            kept.append(t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
+                        else StandIn.of(t, name))
+        self.inputs = tuple(kept)
         self._freed = True
 
     def __repr__(self) -> str:
