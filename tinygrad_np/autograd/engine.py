@@ -42,7 +42,10 @@ def run_backward(
         ready = [n for n in dict.fromkeys(r.grad_fn for r in roots) if n is not None and pending[n] == 0]
         while ready:
             node = ready.pop()
-            grad = grads.of_output(node)  # complete: every consumer has added to it
+            if node.output_hooks is None and node._output_ref is None:  # no hooks, nothing to retain or capture
+                grad = grads.node_grads.pop(node, None)  # complete: every consumer has added to it
+            else:
+                grad = grads.of_output(node)
             input_grads = _call_backward(node, grad) if grad is not None else ()
             for i, t in enumerate(node.inputs):
                 if t is None or not t.requires_grad:
