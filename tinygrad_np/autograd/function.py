@@ -316,7 +316,7 @@ def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data:
     i = 0
     for t in inputs:
         if t is not None and t.data is array:
-            return (_INPUT, i, t._version)
+            return (_INPUT, i, 0 if t._counter is None else t._version)  # no counter: never changed in place
         i += 1
     if array is raw_out or array is out_data:
         return (_OUTPUT, out_data, 0)
