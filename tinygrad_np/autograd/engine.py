@@ -111,7 +111,8 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
 
 
 def _checked_grad(node: Function, i: int, grad: Any, tensor: Tensor) -> Tensor:
-    """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype."""
+    """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype (the
+    engine calls it only for a gradient that is not that already, and under anomaly detection)."""
     shape, dtype = tensor.shape, tensor.dtype  # a StandIn input has these, not its data
     g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=dtype))
     if g.data.shape != shape:

@@ -229,9 +229,6 @@ class Function:
         return f"<{self.name}>"
 
 
-_new = object.__new__  # a StandIn is made for each freed input: skip the attribute lookup
-
-
 class StandIn(Tensor):
     """Holds the place of a tensor in a node's `inputs` once backward needs only its grad_fn, shape
     and dtype (an intermediate that backward does not read, or any input after a non-retained
@@ -244,7 +241,7 @@ class StandIn(Tensor):
     def of(tensor: Tensor, consumer: str) -> StandIn:
         """The stand-in of `tensor` in the inputs of the op named `consumer`: its grad_fn, shape,
         dtype and name, none of its memory."""
-        stand_in = _new(StandIn)
+        stand_in = object.__new__(StandIn)
         if type(tensor) is StandIn:
             stand_in._shape, stand_in._dtype = tensor._shape, tensor._dtype
         else:  # the array's own attributes: cheaper than Tensor's shape and dtype properties
