@@ -42,13 +42,21 @@ def run_backward(
         ready = [n for n in dict.fromkeys(r.grad_fn for r in roots) if n is not None and pending[n] == 0]
         while ready:
             node = ready.pop()
-            grad = grads.of_output(node)  # complete: every consumer has added to it
+            if node.output_hooks is None and node._output_ref is None:  # no hooks, nothing to retain or capture
+                grad = grads.node_grads.pop(node, None)  # complete: every consumer has added to it
+            else:
+                grad = grads.of_output(node)
             input_grads = _call_backward(node, grad) if grad is not None else ()
             for i, t in enumerate(node.inputs):
                 if t is None or not t.requires_grad:
                     continue  # no gradient flows to a constant
-                if input_grads and input_grads[i] is not None and node.needs_input_grad[i]:
-                    grads.receive(t, _checked_grad(node, i, input_grads[i], t))
+                g = input_grads[i] if input_grads and node.needs_input_grad[i] else None
+                if g is not None:
+                    expected = t.data if type(t) is Tensor else t  # a StandIn has a shape and dtype, no data
+                    if (type(g) is not Tensor or g.data.shape != expected.shape or g.data.dtype != expected.dtype
+                            or anomaly.enabled):  # not yet a Tensor of the input's shape and dtype
+                        g = _checked_grad(node, i, g, t)
+                    grads.receive(t, g)
                 parent = t.grad_fn
                 if parent is not None:  # one consumer of the parent done; ready when none is left
                     pending[parent] -= 1
@@ -103,10 +111,9 @@ def _call_backward(node: Function, grad: Tensor) -> tuple[Tensor | None, ...]:
 
 
 def _checked_grad(node: Function, i: int, grad: Any, tensor: Tensor) -> Tensor:
-    """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype."""
+    """Input i's gradient from `node`'s backward, as a Tensor of the input's shape and dtype (the
+    engine calls it only for a gradient that is not that already, and under anomaly detection)."""
     shape, dtype = tensor.shape, tensor.dtype  # a StandIn input has these, not its data
-    if type(grad) is Tensor and grad.data.shape == shape and grad.data.dtype == dtype and not anomaly.enabled:
-        return grad  # the common case, checked first
     g = grad if isinstance(grad, Tensor) else Tensor(np.asarray(grad, dtype=dtype))
     if g.data.shape != shape:
         raise GradientShapeError(

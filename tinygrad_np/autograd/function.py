@@ -107,7 +107,8 @@ class Function:
                 out.append(None)
             elif kind == _INPUT:
                 tensor = self.inputs[obj]
-                _check_version(self, tensor, version, "an input")
+                if version or tensor._counter is not None:  # no counter: never changed in place
+                    _check_version(self, tensor, version, "an input")
                 out.append(tensor)
             elif kind == _OUTPUT:
                 tensor = self._output_ref() if self._output_ref is not None else None
@@ -182,9 +183,11 @@ class Function:
                 ctx._output_counter = out._version_counter()
         large = False
         for t in inputs:
-            if t is not None and t.grad_fn is not None:
-                t.grad_fn.consumed = True  # its output now feeds a recorded op: no in-place rebase
-                large = large or t.data.nbytes >= STAND_IN_BYTES
+            if t is not None:
+                made_by = t.grad_fn
+                if made_by is not None:
+                    made_by.consumed = True  # its output now feeds a recorded op: no in-place rebase
+                    large = large or t.data.nbytes >= STAND_IN_BYTES
         if large:
             ctx.inputs = _stand_ins(inputs, ctx._saved, ctx.name)
         if anomaly.enabled:
@@ -215,8 +218,11 @@ class Function:
         other input becomes a data-free StandIn, so drawings still walk the whole graph."""
         self._saved = ()
         name = type(self).__name__
-        self.inputs = tuple(t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
-                            else StandIn.of(t, name) for t in self.inputs)
+        kept = []
+        for t in self.inputs:
+            kept.append(t if t is None or type(t) is StandIn or (t.grad_fn is None and t.requires_grad)
+                        else StandIn.of(t, name))
+        self.inputs = tuple(kept)
         self._freed = True
 
     def __repr__(self) -> str:
@@ -236,7 +242,12 @@ class StandIn(Tensor):
         """The stand-in of `tensor` in the inputs of the op named `consumer`: its grad_fn, shape,
         dtype and name, none of its memory."""
         stand_in = object.__new__(StandIn)
-        stand_in._shape, stand_in._dtype, stand_in._consumer = tensor.shape, tensor.dtype, consumer
+        if type(tensor) is StandIn:
+            stand_in._shape, stand_in._dtype = tensor._shape, tensor._dtype
+        else:  # the array's own attributes: cheaper than Tensor's shape and dtype properties
+            data = tensor.data
+            stand_in._shape, stand_in._dtype = data.shape, data.dtype
+        stand_in._consumer = consumer
         stand_in.grad, stand_in.grad_fn, stand_in.requires_grad = None, tensor.grad_fn, tensor.requires_grad
         stand_in.name, stand_in._counter, stand_in._retains_grad, stand_in._hooks = tensor.name, None, False, None
         return stand_in
@@ -302,7 +313,7 @@ def _pack(array: Any, inputs: tuple[Tensor | None, ...], raw_out: Any, out_data:
     i = 0
     for t in inputs:
         if t is not None and t.data is array:
-            return (_INPUT, i, t._version)
+            return (_INPUT, i, 0 if t._counter is None else t._version)  # no counter: never changed in place
         i += 1
     if array is raw_out or array is out_data:
         return (_OUTPUT, out_data, 0)

@@ -49,7 +49,8 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
+        if a.dtype is not b.dtype:  # else nothing to promote
+            a, b = _float_pair(a, b)
         return a + b
 
     @staticmethod
@@ -65,7 +66,8 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
+        if a.dtype is not b.dtype:  # else nothing to promote
+            a, b = _float_pair(a, b)
         return a - b
 
     @staticmethod
@@ -81,7 +83,8 @@ class Mul(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
+        if a.dtype is not b.dtype:  # else nothing to promote
+            a, b = _float_pair(a, b)
         ctx.save_for_backward(a, b)
         return a * b
 
@@ -98,7 +101,8 @@ class Div(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
+        if a.dtype is not b.dtype:  # else nothing to promote
+            a, b = _float_pair(a, b)
         if a.dtype.kind in "biu" and b.dtype.kind in "biu":  # int / int is float32, as PyTorch
             a, b = a.astype(np.float32), b.astype(np.float32)
         ctx.save_for_backward(a, b)
@@ -330,7 +334,8 @@ class _Extremum(Function):
 
     @staticmethod
     def forward(ctx, a, b):
-        a, b = _float_pair(a, b)
+        if a.dtype is not b.dtype:  # else nothing to promote
+            a, b = _float_pair(a, b)
         ctx.save_for_backward(a, b)
         return ctx.pick(a, b)
 
