@@ -446,3 +446,17 @@ def test_elementwise_class_attribute_lets_new_ops_fold():
     assert dot.find("3 elementwise ops: _Scale×2, Exp×1")
     dot = parse(to_dot(_Generic.apply(_Generic.apply(param((2, 8))), stride=1).sum()))
     assert len(dot.find("_Generic")) == 2  # not declared elementwise: never folded
+
+
+def test_constant_leaf_keeps_its_name_and_is_drawn_once_after_backward():
+    """After a plain backward each consumer holds a stand-in of a constant input; the drawing maps
+    them back to the user's tensor: its name, one box, however many ops used it."""
+    x = tg.Tensor(np.random.default_rng(0).standard_normal((4, 3)))
+    w = param((3, 2), seed=1)
+    loss = ((x @ w) + (x @ w).relu()).mean()
+    before = parse(to_dot(loss, params={"x": x, "w": w}))
+    loss.backward()
+    after = parse(to_dot(loss, params={"x": x, "w": w}))
+    assert len(after.nodes) == len(before.nodes)
+    assert len([n for n in after.nodes if after.labels[n].startswith("x")]) == 1
+    assert not after.find("const")

@@ -235,7 +235,7 @@ class StandIn(Tensor):
     backward). It owns no memory, so the real data is freed when the caller drops it (PyTorch's
     nodes keep no more); reading its `data` raises an error that says how to keep it."""
 
-    __slots__ = ("_shape", "_dtype", "_consumer")
+    __slots__ = ("_shape", "_dtype", "_consumer", "_leaf")
 
     @staticmethod
     def of(tensor: Tensor, consumer: str) -> StandIn:
@@ -243,14 +243,22 @@ class StandIn(Tensor):
         dtype and name, none of its memory."""
         stand_in = object.__new__(StandIn)
         if type(tensor) is StandIn:
-            stand_in._shape, stand_in._dtype = tensor._shape, tensor._dtype
+            stand_in._shape, stand_in._dtype, stand_in._leaf = tensor._shape, tensor._dtype, tensor._leaf
         else:  # the array's own attributes: cheaper than Tensor's shape and dtype properties
             data = tensor.data
             stand_in._shape, stand_in._dtype = data.shape, data.dtype
+            # a constant leaf is remembered weakly, so a drawing shows the user's tensor, once
+            stand_in._leaf = weakref.ref(tensor) if tensor.grad_fn is None else None
         stand_in._consumer = consumer
         stand_in.grad, stand_in.grad_fn, stand_in.requires_grad = None, tensor.grad_fn, tensor.requires_grad
         stand_in.name, stand_in._counter, stand_in._retains_grad, stand_in._hooks = tensor.name, None, False, None
         return stand_in
+
+    @property
+    def leaf(self) -> Tensor | None:
+        """The leaf tensor this stand-in holds the place of, while it is alive (None for an
+        intermediate, which its grad_fn identifies)."""
+        return self._leaf() if self._leaf is not None else None
 
     @property  # type: ignore[override]
     def data(self) -> np.ndarray:

@@ -30,7 +30,7 @@ def mnist_loss_graph(model: str = "cnn", seed: int = 0, batch: int = 2, show_gra
     x, labels = _random_batch(batch)
     loss = F.cross_entropy(mnist_models.forward(model, params, x), labels)
     if show_grad:
-        loss.backward(retain_graph=True)
+        loss.backward()  # a plain backward keeps the structure: the drawing shows it all
     names = {**params, "images": x}
     return draw_graph(loss, params=names, show_grad=show_grad, **draw_kwargs)  # type: ignore[arg-type]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ..autograd.function import Function
+from ..autograd.function import Function, StandIn
 from ..tensor import Tensor
 
 
@@ -32,7 +32,14 @@ class Walk:
 
 def tensor_key(t: Tensor) -> object:
     """The identity of a tensor node: its producing op (one output per op), or the leaf's id."""
-    return t.grad_fn if t.grad_fn is not None else id(t)
+    return t.grad_fn if t.grad_fn is not None else id(leaf_itself(t))
+
+
+def leaf_itself(t: Tensor) -> Tensor:
+    """A leaf as the user holds it: after backward a node holds a StandIn of a constant leaf, which
+    remembers the leaf while it lives (so its name and values stay, and a shared one is drawn once)."""
+    leaf = t.leaf if type(t) is StandIn else None
+    return t if leaf is None else leaf
 
 
 def walk(roots: Iterable[Tensor]) -> Walk:
@@ -46,6 +53,7 @@ def walk(roots: Iterable[Tensor]) -> Walk:
     state: set[Function] = set()
 
     def add_leaf(t: Tensor) -> None:
+        t = leaf_itself(t)
         if id(t) not in seen_leaves:
             seen_leaves.add(id(t))
             result.leaves.append(t)
