@@ -187,8 +187,11 @@ def test_pool_kernels_match_the_reference(case, channels_last, special, dtype, t
     assert out.dtype == dtype and out.shape == (x_shape[0], x_shape[1]) + geom.out
 
     grad = _pool_input(out.shape, dtype, channels_last, special)
-    np.testing.assert_array_equal(pool.max_pool2d_scatter(grad, index, geom, x.shape),
-                                  reference.max_pool2d_scatter(grad, index, geom, x.shape))
+    expected_scatter = reference.max_pool2d_scatter(grad, index, geom, x.shape)
+    np.testing.assert_array_equal(pool.max_pool2d_scatter(grad, index, geom, x.shape), expected_scatter)
+    other_layout = _pool_input(out.shape, dtype, not channels_last, False)  # as a flatten's gradient comes back
+    other_layout[...] = grad
+    np.testing.assert_array_equal(pool.max_pool2d_scatter(other_layout, index, geom, x.shape), expected_scatter)
     np.testing.assert_array_equal(pool.max_pool2d_gather(x, index, geom), reference.max_pool2d_gather(x, index, geom))
 
     tol = _tolerance(dtype)

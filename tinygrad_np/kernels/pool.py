@@ -41,6 +41,13 @@ def _scatter_targets(n: int, c: int, geom: Geometry, dtype: np.dtype,
     return canvas, [canvas[:, :, rows, cols] for _, (rows, cols) in geom.offsets()], overlap
 
 
+def _in_layout(x: np.ndarray, channels_last: bool) -> np.ndarray:
+    """A copy of x (N, C, H, W) stored channels last or not."""
+    out = empty_nchw(x.shape, x.dtype, channels_last)
+    np.copyto(out, x)
+    return out
+
+
 def _index_dtype(geom: Geometry) -> np.dtype:
     return np.dtype(np.uint8 if geom.kernel[0] * geom.kernel[1] <= 256 else np.intp)
 
@@ -94,8 +101,11 @@ def _select(grad: np.ndarray, chosen: np.ndarray, exact: bool, out: np.ndarray |
 
 def max_pool2d_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shape: tuple[int, ...]) -> np.ndarray:
     """Max pooling's backward: each window's gradient goes to its stored maximum, summed where
-    windows overlap; (N, C, OH, OW) -> `shape`."""
-    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype, is_channels_last(grad))
+    windows overlap; (N, C, OH, OW) -> `shape`, laid out as forward's input was (as `index` is)."""
+    channels_last = is_channels_last(index)
+    if channels_last != is_channels_last(grad):  # one copy, so that every pass below runs in memory order
+        grad = _in_layout(grad, channels_last)
+    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype, channels_last)
 
     def scatter(b: slice) -> None:
         # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
