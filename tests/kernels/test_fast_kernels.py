@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np.kernels import conv, elementwise, im2col, pool, reference
+from tinygrad_np.kernels import conv, elementwise, im2col, layout, pool, reference
 from tinygrad_np.kernels import threads as thread_pool
 from tinygrad_np.kernels.matmul import matmul_on_threads
 from tinygrad_np.ops.windows import make_geometry
@@ -235,6 +235,17 @@ def test_select_and_relu_match_the_reference(dtype, threads):
     np.testing.assert_array_equal(relu, np.maximum(x, 0))
     np.testing.assert_array_equal(positive, relu > 0)
     assert elementwise.relu_with_mask(x, keep_mask=False)[1] is None
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4, 6), (2, 7, 1, 1), (0, 3, 2, 2), (2, 3, 0, 4)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_sums_match_sum(shape, dtype):
+    x = _image(shape, dtype, channels_last=True)
+    if x.size:
+        x[0, 0, 0, 0], x[-1, 1, -1, -1] = np.inf, np.nan
+    sums = layout.channel_sums(x)
+    assert sums.dtype == dtype and sums.shape == (shape[1],)
+    np.testing.assert_allclose(sums, np.sum(x, axis=(0, 2, 3)), **_tolerance(dtype))
 
 
 @pytest.mark.parametrize("shapes", [((7, 3), (3, 5)), ((3, 9), (9, 2)), ((2, 3), (3, 8)), ((0, 3), (3, 4)),
