@@ -84,10 +84,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g
     gradient can reuse: im2col's columns, or Winograd's transformed input tiles if `keep`."""
     algorithm = conv_algorithm(weight.shape, geom, groups, x.dtype)
     if algorithm != "im2col":
-        out, tiles = winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), keep_tiles=keep)
-        if bias is not None:
-            out += bias[:, None, None]
-        return out, tiles
+        return winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), bias, keep_tiles=keep)
     n = x.shape[0]
     c_out = weight.shape[0]
     p = geom.out[0] * geom.out[1]
