@@ -179,7 +179,7 @@ def winograd_conv2d_input_grad(grad: np.ndarray, weight: np.ndarray, padding: Pa
     """`reference.conv2d_input_grad` by F(m x m, 3x3): the convolution of the gradient with the
     flipped, transposed kernel, padded by 2 - padding (a negative pad crops)."""
     top, bottom, left, right = padding
-    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # a view: the filter transform copies it once
     out, _ = winograd_conv2d(grad, flipped, (2 - top, 2 - bottom, 2 - left, 2 - right), m)
     assert out.shape[2:] == tuple(size)
     return out
