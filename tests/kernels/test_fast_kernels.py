@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
-from tinygrad_np.kernels import conv, elementwise, im2col, pool, reference
+from tinygrad_np.kernels import conv, elementwise, im2col, layout, pool, reference
 from tinygrad_np.kernels import threads as thread_pool
 from tinygrad_np.kernels.matmul import matmul_on_threads
 from tinygrad_np.ops.windows import make_geometry
@@ -187,8 +187,11 @@ def test_pool_kernels_match_the_reference(case, channels_last, special, dtype, t
     assert out.dtype == dtype and out.shape == (x_shape[0], x_shape[1]) + geom.out
 
     grad = _pool_input(out.shape, dtype, channels_last, special)
-    np.testing.assert_array_equal(pool.max_pool2d_scatter(grad, index, geom, x.shape),
-                                  reference.max_pool2d_scatter(grad, index, geom, x.shape))
+    expected_scatter = reference.max_pool2d_scatter(grad, index, geom, x.shape)
+    np.testing.assert_array_equal(pool.max_pool2d_scatter(grad, index, geom, x.shape), expected_scatter)
+    other_layout = _pool_input(out.shape, dtype, not channels_last, False)  # as a flatten's gradient comes back
+    other_layout[...] = grad
+    np.testing.assert_array_equal(pool.max_pool2d_scatter(other_layout, index, geom, x.shape), expected_scatter)
     np.testing.assert_array_equal(pool.max_pool2d_gather(x, index, geom), reference.max_pool2d_gather(x, index, geom))
 
     tol = _tolerance(dtype)
@@ -232,6 +235,17 @@ def test_select_and_relu_match_the_reference(dtype, threads):
     np.testing.assert_array_equal(relu, np.maximum(x, 0))
     np.testing.assert_array_equal(positive, relu > 0)
     assert elementwise.relu_with_mask(x, keep_mask=False)[1] is None
+
+
+@pytest.mark.parametrize("shape", [(3, 5, 4, 6), (2, 7, 1, 1), (0, 3, 2, 2), (2, 3, 0, 4)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_channel_sums_match_sum(shape, dtype):
+    x = _image(shape, dtype, channels_last=True)
+    if x.size:
+        x[0, 0, 0, 0], x[-1, 1, -1, -1] = np.inf, np.nan
+    sums = layout.channel_sums(x)
+    assert sums.dtype == dtype and sums.shape == (shape[1],)
+    np.testing.assert_allclose(sums, np.sum(x, axis=(0, 2, 3)), **_tolerance(dtype))
 
 
 @pytest.mark.parametrize("shapes", [((7, 3), (3, 5)), ((3, 9), (9, 2)), ((2, 3), (3, 8)), ((0, 3), (3, 4)),

@@ -87,6 +87,9 @@ def test_kernels_match_the_references(shape, padding, dtype, m, threads):
     out, tiles = winograd_conv2d(x, weight, padding, m, keep_tiles=True)
     assert out.shape == ref.shape and out.dtype == dtype
     assert _scale_error(out, ref) <= rtol
+    bias = rng.standard_normal(c_out).astype(dtype)  # added as the output tiles are put in place
+    with_bias, _ = winograd_conv2d(x, weight, padding, m, bias)
+    assert _scale_error(with_bias, ref + bias[:, None, None]) <= rtol
 
     grad = rng.standard_normal(ref.shape).astype(dtype)
     dx = winograd_conv2d_input_grad(grad, weight, padding, m, (h, w))
@@ -186,9 +189,9 @@ def test_conv2d_keeps_the_transformed_input_only_for_a_weight_gradient(monkeypat
     kept = []
     forward = conv_kernels.winograd_conv2d
 
-    def spy(x, weight, padding, m, keep_tiles=False):
+    def spy(x, weight, padding, m, bias=None, keep_tiles=False):
         kept.append(keep_tiles)
-        return forward(x, weight, padding, m, keep_tiles)
+        return forward(x, weight, padding, m, bias, keep_tiles)
     monkeypatch.setattr(conv_kernels, "winograd_conv2d", spy)
     x = tg.Tensor(rng.standard_normal((2, 4, 5, 5)), requires_grad=True)
     w = tg.Tensor(rng.standard_normal((3, 4, 3, 3)), requires_grad=weight_grad)

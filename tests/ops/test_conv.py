@@ -425,3 +425,14 @@ def _t(*shape, dtype=np.float32):
 def test_errors_name_the_op_the_shapes_and_the_expectation(call, error, message):
     with pytest.raises(error, match=message):
         call()
+
+
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_bias_gradient_sum_of_a_channels_last_output(keepdims):
+    """A conv's channels-last output summed over (N, H, W), as its bias gradient is: np.sum's result."""
+    x = np.random.default_rng(3).standard_normal((3, 5, 4, 6)).astype(np.float32)
+    t = tg.Tensor(np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2), requires_grad=True)
+    s = t.sum(axis=(0, 2, 3), keepdims=keepdims)
+    np.testing.assert_allclose(s.numpy(), x.sum(axis=(0, 2, 3), keepdims=keepdims), rtol=1e-5, atol=1e-5)
+    s.sum().backward()
+    np.testing.assert_array_equal(t.grad.numpy(), np.ones_like(x))

@@ -13,6 +13,7 @@ import numpy as np
 
 from .geometry import Geometry
 from .im2col import batch_chunk, col2im, col2im_grid_into, grid_canvas, grid_image, im2col, offsets_first, on_grid
+from .layout import is_channels_last
 from .threads import over_batch, sum_over_batch
 from .winograd import winograd_conv2d, winograd_conv2d_input_grad, winograd_conv2d_weight_grad
 
@@ -83,10 +84,7 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g
     gradient can reuse: im2col's columns, or Winograd's transformed input tiles if `keep`."""
     algorithm = conv_algorithm(weight.shape, geom, groups, x.dtype)
     if algorithm != "im2col":
-        out, tiles = winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), keep_tiles=keep)
-        if bias is not None:
-            out += bias[:, None, None]
-        return out, tiles
+        return winograd_conv2d(x, weight, geom.padding, _tile_size(algorithm), bias, keep_tiles=keep)
     n = x.shape[0]
     c_out = weight.shape[0]
     p = geom.out[0] * geom.out[1]
@@ -99,10 +97,13 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g
     if fold_bias:  # the columns' row of ones carries the bias through the GEMM: no pass over the output
         w, bias = np.concatenate([w, bias.reshape(1, c_out, 1)], axis=2), None
     cols = gemm_cols[:, :, :-1] if fold_bias else gemm_cols  # the im2col matrix the weight gradient reads
-    out = np.empty((n, c_out, p), dtype=x.dtype)
+    channels_last = not single and groups == 1
+    out = np.empty((n, p, c_out) if channels_last else (n, c_out, p), dtype=x.dtype)
 
     def multiply(b: slice) -> None:
-        if single:
+        if channels_last:  # columns^T @ weight^T: (P, C_out) per image, BLAS reading both transposed
+            np.matmul(gemm_cols[b, 0].transpose(0, 2, 1), w[0].T, out=out[b])
+        elif single:
             out_t = np.matmul(w, cols[:, :, b.start * p:b.stop * p]).reshape(c_out, -1, p)  # (C_out, N, P)
             if bias is None:
                 np.copyto(out[b], out_t.transpose(1, 0, 2))
@@ -114,6 +115,8 @@ def conv2d_forward(x: np.ndarray, weight: np.ndarray, bias: np.ndarray | None, g
             if bias is not None:
                 part += bias[:, None]
     over_batch(multiply, n, gemm_cols.nbytes + out.nbytes)
+    if channels_last:
+        return out.reshape((n,) + geom.out + (c_out,)).transpose(0, 3, 1, 2), cols
     return out.reshape((n, c_out) + geom.out), cols
 
 
@@ -168,11 +171,14 @@ def conv2d_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: 
     single = one_gemm(shape)
     if cols is None:
         cols = conv_columns(x, geom, groups, single)
-    grad3 = grad.reshape(n, c_out, -1)
-    p = grad3.shape[2]
+    channels_last = not single and groups == 1 and is_channels_last(grad)
+    p = grad.shape[2] * grad.shape[3]
+    grad3 = grad.transpose(0, 2, 3, 1).reshape(n, p, c_out) if channels_last else grad.reshape(n, c_out, p)
 
     def multiply(b: slice) -> np.ndarray:
         g = grad3[b]
+        if channels_last:  # dW^T = sum over images of columns @ grad^T, grad^T being the (P, C_out) rows
+            return np.matmul(cols[b, 0], g).sum(axis=0)
         if single:
             grad_t = np.ascontiguousarray(g.transpose(1, 0, 2))  # (C_out, N, P) for one GEMM
             # dW^T = cols @ grad^T: OpenBLAS runs this orientation faster on CNN-sized layers
@@ -181,6 +187,8 @@ def conv2d_weight_grad(x: np.ndarray, grad: np.ndarray, geom: Geometry, groups: 
         per_image = np.matmul(g.reshape(len(g), groups, c_out // groups, -1), cols[b].transpose(0, 1, 3, 2))
         return per_image.sum(axis=0)
     total = sum_over_batch(multiply, n, cols.nbytes + grad.nbytes)
+    if channels_last:
+        return np.ascontiguousarray(total.T).reshape(shape)
     if single:
         return np.ascontiguousarray(total.transpose(0, 2, 1)).reshape(shape)
     return total.reshape(shape)

@@ -32,8 +32,9 @@ def select_into(out: np.ndarray, grad: np.ndarray, mask: np.ndarray) -> None:
 
 
 def select(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """grad where the boolean mask (of grad's shape), else +0.0: `select_into` over the threads."""
-    out = np.empty(grad.shape, grad.dtype)
+    """grad where the boolean mask (of grad's shape), else +0.0: `select_into` over the threads, the
+    result in grad's memory order (channels last stays channels last)."""
+    out = np.empty_like(grad)
     over_rows(lambda r: select_into(out[r], grad[r], mask[r]), out)
     return out
 
@@ -41,9 +42,10 @@ def select(grad: np.ndarray, mask: np.ndarray) -> np.ndarray:
 def relu_with_mask(x: np.ndarray, keep_mask: bool) -> tuple[np.ndarray, np.ndarray | None]:
     """max(x, 0), and if `keep_mask` the mask out > 0 its gradient selects through (else None).
 
-    The mask is made row by row while the output is still in cache."""
+    The mask is made row by row while the output is still in cache; both keep x's memory order, so
+    a channels-last x makes one contiguous pass too."""
     out = np.empty_like(x)
-    positive = np.empty(x.shape, dtype=bool) if keep_mask else None
+    positive = np.empty_like(x, dtype=bool) if keep_mask else None
 
     def rows(r):
         np.maximum(x[r], 0, out=out[r])

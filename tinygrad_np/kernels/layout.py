@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["empty_nchw", "is_channels_last"]
+__all__ = ["channel_sums", "empty_nchw", "is_channels_last"]
 
 
 def is_channels_last(x: np.ndarray) -> bool:
@@ -23,3 +23,11 @@ def empty_nchw(shape: tuple[int, ...], dtype: np.dtype, channels_last: bool, zer
         return new(shape, dtype=dtype)
     n, c, h, w = shape
     return new((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
+
+
+def channel_sums(x: np.ndarray) -> np.ndarray:
+    """The (C,) sums over N, H and W of a channels-last float array (a bias gradient): a row of ones
+    times its (N*H*W, C) matrix, one BLAS product, where NumPy's own reduction would add short
+    rows of C values one at a time."""
+    rows = x.transpose(0, 2, 3, 1).reshape(-1, x.shape[1])  # a view: x's memory is these rows
+    return np.ones(len(rows), dtype=x.dtype) @ rows

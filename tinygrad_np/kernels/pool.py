@@ -41,6 +41,13 @@ def _scatter_targets(n: int, c: int, geom: Geometry, dtype: np.dtype,
     return canvas, [canvas[:, :, rows, cols] for _, (rows, cols) in geom.offsets()], overlap
 
 
+def _in_layout(x: np.ndarray, channels_last: bool) -> np.ndarray:
+    """A copy of x (N, C, H, W) stored channels last or not."""
+    out = empty_nchw(x.shape, x.dtype, channels_last)
+    np.copyto(out, x)
+    return out
+
+
 def _index_dtype(geom: Geometry) -> np.dtype:
     return np.dtype(np.uint8 if geom.kernel[0] * geom.kernel[1] <= 256 else np.intp)
 
@@ -94,8 +101,14 @@ def _select(grad: np.ndarray, chosen: np.ndarray, exact: bool, out: np.ndarray |
 
 def max_pool2d_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shape: tuple[int, ...]) -> np.ndarray:
     """Max pooling's backward: each window's gradient goes to its stored maximum, summed where
-    windows overlap; (N, C, OH, OW) -> `shape`."""
-    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype, is_channels_last(grad))
+    windows overlap; (N, C, OH, OW) -> `shape`, laid out as forward's input was (as `index` is)."""
+    channels_last = is_channels_last(index)
+    if channels_last != is_channels_last(grad):  # one copy, so that every pass below runs in memory order
+        grad = _in_layout(grad, channels_last)
+    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype, channels_last)
+    if geom.tiles():
+        _scatter_tiles(canvas, grad, index, geom)
+        return crop(canvas, geom)
 
     def scatter(b: slice) -> None:
         # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
@@ -109,6 +122,23 @@ def max_pool2d_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shap
                 _select(grad[b], chosen, exact, out=target[b])
     over_batch(scatter, shape[0], canvas.nbytes)
     return crop(canvas, geom)
+
+
+def _scatter_tiles(canvas: np.ndarray, grad: np.ndarray, index: np.ndarray, geom: Geometry) -> None:
+    """`max_pool2d_scatter` where the windows tile the canvas: seen as (N, C, OH, KH, OW, KW), the
+    canvas is the gradient where the index equals the offset, else 0, two broadcasting passes over
+    it in its own memory order instead of two per kernel offset."""
+    (kh, kw), (oh, ow) = geom.kernel, geom.out
+    blocks = canvas.reshape(canvas.shape[:2] + (oh, kh, ow, kw))  # a view, whatever the layout
+    offsets = np.arange(kh * kw, dtype=index.dtype).reshape(1, 1, 1, kh, 1, kw)
+    chosen = np.empty_like(blocks, dtype=bool)
+
+    def scatter(b: slice) -> None:
+        g = grad[b][:, :, :, None, :, None]
+        np.equal(index[b][:, :, :, None, :, None], offsets, out=chosen[b])
+        # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
+        _select(g, chosen[b], not np.isfinite(np.add.reduce(grad[b], axis=None)), out=blocks[b])
+    over_batch(scatter, len(canvas), canvas.nbytes)
 
 
 def max_pool2d_gather(x: np.ndarray, index: np.ndarray, geom: Geometry) -> np.ndarray:

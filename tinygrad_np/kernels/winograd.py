@@ -82,22 +82,22 @@ def _both_axes(mat: np.ndarray, tiles: np.ndarray, out: np.ndarray | None = None
 
 
 def filter_transform(weight: np.ndarray, m: int) -> np.ndarray:
-    """(C_out, C, 3, 3) -> U = G g G^T as (a*a, C, C_out): one (C, C_out) matrix per point."""
+    """(C_out, C, 3, 3) -> U = G g G^T as (a*a, C, C_out): one (C, C_out) matrix per point.
+
+    Row-major, vec(G g G^T) = (G kron G) vec(g), so all filters transform in one product of the
+    (a*a, 9) matrix G kron G with the (9, C * C_out) kernel taps, written in U's layout."""
     t = _TRANSFORMS[m]
     c_out, c = weight.shape[:2]
-    g = t.g.astype(weight.dtype)
-    cols = (weight.reshape(-1, 3) @ g.T).reshape(c_out * c, 3, t.a)  # g G^T: [(o, c), i, l]
-    u = g @ cols.transpose(1, 0, 2).reshape(3, -1)  # G (g G^T): [k, (o, c, l)]
-    return np.ascontiguousarray(u.reshape(t.a, c_out, c, t.a).transpose(0, 3, 2, 1)).reshape(t.a * t.a, c, c_out)
+    taps = np.ascontiguousarray(weight.transpose(2, 3, 1, 0)).reshape(9, c * c_out)  # [(i, j), (c, o)]
+    return (np.kron(t.g, t.g).astype(weight.dtype) @ taps).reshape(t.a * t.a, c, c_out)
 
 
 def _filter_transform_adjoint(u_grad: np.ndarray, m: int, out_channels: int) -> np.ndarray:
-    """(a*a, C, C_out) -> (C_out, C, 3, 3): G^T dU G, the gradient of `filter_transform`'s input."""
+    """(a*a, C, C_out) -> (C_out, C, 3, 3): G^T dU G, the gradient of `filter_transform`'s input,
+    (G kron G)^T times dU as one product."""
     t = _TRANSFORMS[m]
-    g = t.g.astype(u_grad.dtype)
-    rows = (g.T @ u_grad.reshape(t.a, -1)).reshape(3, t.a, -1)  # G^T dU: [i, l, (c, o)]
-    full = np.matmul(rows.transpose(0, 2, 1), g)  # (G^T dU) G: [i, (c, o), j]
-    return np.ascontiguousarray(full.reshape(3, -1, out_channels, 3).transpose(2, 1, 0, 3))
+    taps = np.kron(t.g, t.g).T.astype(u_grad.dtype) @ u_grad.reshape(t.a * t.a, -1)  # [(i, j), (c, o)]
+    return np.ascontiguousarray(taps.reshape(3, 3, -1, out_channels).transpose(3, 2, 0, 1))
 
 
 def _tile_counts(out_size: tuple[int, int], m: int) -> tuple[int, int]:
@@ -134,11 +134,12 @@ def _chunks(b: slice, per_image_bytes: int) -> list[slice]:
 
 
 # -- fast kernels ----------------------------------------------------------------------------------
-def winograd_conv2d(x: np.ndarray, weight: np.ndarray, padding: Padding, m: int,
+def winograd_conv2d(x: np.ndarray, weight: np.ndarray, padding: Padding, m: int, bias: np.ndarray | None = None,
                     keep_tiles: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
     """`reference.conv2d_forward` by F(m x m, 3x3), m in (2, 4): the (N, C_out, OH, OW) output (an
-    NCHW-shaped view of a channels-last buffer) and, with `keep_tiles`, the transformed input
-    tiles (a*a, N*TH*TW, C) that `winograd_conv2d_weight_grad` can reuse."""
+    NCHW-shaped view of a channels-last buffer; the bias, if any, added as the tiles are put in
+    place) and, with `keep_tiles`, the transformed input tiles (a*a, N*TH*TW, C) that
+    `winograd_conv2d_weight_grad` can reuse."""
     t = _TRANSFORMS[m]
     n, c, h, w = x.shape
     c_out = weight.shape[0]
@@ -162,8 +163,12 @@ def winograd_conv2d(x: np.ndarray, weight: np.ndarray, padding: Padding, m: int,
             _input_tiles(x[chunk], padding, t, (th, tw), out=v)
             prod = np.matmul(v.reshape(t.a * t.a, k * per_image, c), u)  # one GEMM per point
             y = _both_axes(at, prod.reshape(t.a, t.a, -1))  # (m, m, k*TH*TW*C_out)
-            np.copyto(canvas[chunk].reshape(k, th, m, tw, m, c_out),
-                      y.reshape(m, m, k, th, tw, c_out).transpose(2, 3, 0, 4, 1, 5))
+            tiles_in_place = y.reshape(m, m, k, th, tw, c_out).transpose(2, 3, 0, 4, 1, 5)
+            target = canvas[chunk].reshape(k, th, m, tw, m, c_out)
+            if bias is None:
+                np.copyto(target, tiles_in_place)
+            else:
+                np.add(tiles_in_place, bias, out=target)
     if n:
         over_batch(convolve, n, canvas.nbytes * 4 + x.nbytes)
     return canvas[:, :out_size[0], :out_size[1]].transpose(0, 3, 1, 2), kept
@@ -174,7 +179,7 @@ def winograd_conv2d_input_grad(grad: np.ndarray, weight: np.ndarray, padding: Pa
     """`reference.conv2d_input_grad` by F(m x m, 3x3): the convolution of the gradient with the
     flipped, transposed kernel, padded by 2 - padding (a negative pad crops)."""
     top, bottom, left, right = padding
-    flipped = np.ascontiguousarray(weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+    flipped = weight[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # a view: the filter transform copies it once
     out, _ = winograd_conv2d(grad, flipped, (2 - top, 2 - bottom, 2 - left, 2 - right), m)
     assert out.shape[2:] == tuple(size)
     return out
@@ -202,7 +207,10 @@ def winograd_conv2d_weight_grad(x: np.ndarray, grad: np.ndarray, padding: Paddin
                 _input_tiles(x[chunk], padding, t, (th, tw), out=v)
             else:
                 v = flat_tiles[:, :, chunk.start * per_image * c:chunk.stop * per_image * c]
-            g = _padded_channels_last(grad[chunk], (0, 0, 0, 0), (th * m, tw * m))  # zeros past the edge
+            if grad.shape[2] == th * m and grad.shape[3] == tw * m:  # the tiles cover the output exactly
+                g = grad[chunk].transpose(0, 2, 3, 1)  # a view if grad is channels last
+            else:
+                g = _padded_channels_last(grad[chunk], (0, 0, 0, 0), (th * m, tw * m))  # zeros past the edge
             g_tiles = np.ascontiguousarray(g.reshape(k, th, m, tw, m, c_out).transpose(2, 4, 0, 1, 3, 5))
             g_hat = _both_axes(a_mat, g_tiles)  # (a, a, k*TH*TW*C_out)
             total += np.matmul(v.reshape(t.a * t.a, -1, c).transpose(0, 2, 1),

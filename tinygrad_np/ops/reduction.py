@@ -5,6 +5,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..kernels.layout import channel_sums, is_channels_last
 from ..kernels.threads import sum_over_batch
 from ..tensor import Tensor
 from ._util import const, zero
@@ -44,6 +45,9 @@ class Sum(_Reduction):
         axes = _Reduction.setup(ctx, x, axis, "sum")
         if 0 not in axes:
             return np.sum(x, axis=axes, keepdims=keepdims)
+        if axes == (0, 2, 3) and x.dtype in (np.float32, np.float64) and is_channels_last(x):
+            sums = sum_over_batch(lambda b: channel_sums(x[b]), len(x), x.nbytes)  # a conv's bias gradient
+            return sums.reshape(ctx.kept_shape) if keepdims else sums
         # over the batch (a bias gradient, say): a partial sum per batch part, then their sum
         return sum_over_batch(lambda b: np.sum(x[b], axis=axes, keepdims=keepdims), len(x), x.nbytes)
 
