@@ -7,7 +7,8 @@ import pytest
 
 import tinygrad_np as tg
 import tinygrad_np.functional as F
-from tinygrad_np.kernels.layout import empty_nchw, is_channels_last
+from tinygrad_np.kernels import threads as thread_pool
+from tinygrad_np.kernels.layout import empty_nchw, is_channels_last, reshape, to_layout
 
 rng = np.random.default_rng(777)
 
@@ -28,6 +29,43 @@ def test_is_channels_last_needs_four_axes_and_channels_fastest():
     assert not is_channels_last(np.zeros((2, 4, 4, 1)).transpose(0, 3, 1, 2))  # one channel: either layout
     assert not is_channels_last(np.zeros((2, 4, 5, 3)).transpose(0, 2, 1, 3))  # H and C swapped, W fastest
     assert is_channels_last(np.zeros((2, 4, 5, 3)).transpose(0, 3, 1, 2))
+
+
+@pytest.fixture(params=[1, 2], ids=["one-thread", "two-threads"])
+def threads(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """1 or 2 threads, the split forced on these small arrays."""
+    monkeypatch.setattr(thread_pool, "MIN_PARALLEL_BYTES", 0)
+    previous = tg.get_num_threads()
+    tg.set_num_threads(request.param)
+    yield request.param
+    tg.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("channels_last", [False, True], ids=["to-nchw", "to-channels-last"])
+@pytest.mark.parametrize("source_channels_last", [False, True], ids=["from-nchw", "from-channels-last"])
+def test_to_layout_copies_into_the_asked_layout(channels_last, source_channels_last, threads):
+    x = empty_nchw((5, 3, 4, 2), np.float32, source_channels_last)
+    x[...] = rng.standard_normal(x.shape)
+    out = to_layout(x, channels_last)
+    assert np.array_equal(out, x) and not np.shares_memory(out, x)
+    assert is_channels_last(out) == channels_last and (channels_last or out.flags.c_contiguous)
+
+
+@pytest.mark.parametrize("shape", [(5, -1), (5, 3, 8), (15, 8), (-1,), (5, 3, 4, 2), (0, 3, 4, 2)], ids=str)
+def test_reshape_equals_numpy_and_is_a_view_when_numpy_gives_one(shape, threads):
+    batch = 0 if shape[0] == 0 else 5
+    x = empty_nchw((batch, 3, 4, 2), np.float64, channels_last=True)
+    x[...] = rng.standard_normal(x.shape)
+    expected = x.reshape(shape)
+    out = reshape(x, shape)
+    assert out.shape == expected.shape and np.array_equal(out, expected)
+    assert np.shares_memory(out, x) == np.shares_memory(expected, x)
+
+
+def test_reshape_of_a_wrong_size_raises_like_numpy():
+    x = empty_nchw((2, 3, 4, 5), np.float32, channels_last=True)
+    with pytest.raises(ValueError):
+        reshape(x, (7, -1))
 
 
 def _step(x: np.ndarray, w: np.ndarray, b: np.ndarray, g: np.ndarray):

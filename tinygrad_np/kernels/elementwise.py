@@ -20,14 +20,15 @@ def select_into(out: np.ndarray, grad: np.ndarray, mask: np.ndarray) -> None:
 
     np.where and copyto(where=) are many times slower than a multiply on a random mask, so the mask
     becomes integers of grad's size, -1 (all bits set) for True and 0 for False, ANDed with grad's
-    bits: two passes, as fast as multiplying by a 0/1 mask, which 0 * inf = NaN rules out.
+    bits: as fast as multiplying by a 0/1 mask, which 0 * inf = NaN rules out.
     """
     int_type = _SAME_SIZE_INT.get(out.itemsize) if out.dtype.kind == "f" else None
     if int_type is None:  # another dtype: the reference
         out[...] = select_reference(grad, mask)
         return
     bits = out.view(int_type)
-    np.negative(mask.view(np.int8), out=bits)  # False, True -> 0, -1
+    np.copyto(bits, mask)  # False, True -> 0, 1 (a plain cast, faster than negating into a wider type)
+    np.negative(bits, out=bits)  # -> 0, -1
     np.bitwise_and(bits, grad.view(int_type), out=bits)
 
 

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["channel_sums", "empty_nchw", "is_channels_last"]
+from .threads import over_rows
+
+__all__ = ["channel_sums", "empty_nchw", "is_channels_last", "reshape", "to_layout"]
+
+# NumPy 2.1 added reshape(copy=False), which says when a reshape cannot be a view.
+_RESHAPE_HAS_COPY = np.lib.NumpyVersion(np.__version__) >= "2.1.0"
 
 
 def is_channels_last(x: np.ndarray) -> bool:
@@ -23,6 +28,26 @@ def empty_nchw(shape: tuple[int, ...], dtype: np.dtype, channels_last: bool, zer
         return new(shape, dtype=dtype)
     n, c, h, w = shape
     return new((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
+
+
+def to_layout(x: np.ndarray, channels_last: bool) -> np.ndarray:
+    """A copy of x (N, C, H, W) stored channels last or not, the batch split over the threads."""
+    out = empty_nchw(x.shape, x.dtype, channels_last)
+    over_rows(lambda r: np.copyto(out[r], x[r]), out)
+    return out
+
+
+def reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """x.reshape(shape): a view where one exists, else a copy, split over the threads (flattening
+    a channels-last activation, say, reorders all of it)."""
+    if x.flags.c_contiguous or x.ndim == 0 or not _RESHAPE_HAS_COPY:
+        return x.reshape(shape)
+    try:
+        return np.reshape(x, shape, copy=False)
+    except ValueError:  # NumPy would copy: do it over the threads, then the reshape is a view
+        ordered = np.empty(x.shape, dtype=x.dtype)
+        over_rows(lambda r: np.copyto(ordered[r], x[r]), ordered)
+        return ordered.reshape(shape)
 
 
 def channel_sums(x: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ import numpy as np
 
 from .geometry import Geometry
 from .im2col import crop, pad
-from .layout import empty_nchw, is_channels_last
+from .layout import empty_nchw, is_channels_last, to_layout
 from .threads import over_batch
 
 __all__ = ["avg_pool2d_forward", "avg_pool2d_scatter", "max_pool2d_forward", "max_pool2d_gather",
@@ -39,13 +39,6 @@ def _scatter_targets(n: int, c: int, geom: Geometry, dtype: np.dtype,
     canvas = empty_nchw((n, c) + geom.padded, dtype, channels_last, zeros=not tiles)
     overlap = not tiles and any(s < d * (k - 1) + 1 for s, k, d in zip(geom.stride, geom.kernel, geom.dilation))
     return canvas, [canvas[:, :, rows, cols] for _, (rows, cols) in geom.offsets()], overlap
-
-
-def _in_layout(x: np.ndarray, channels_last: bool) -> np.ndarray:
-    """A copy of x (N, C, H, W) stored channels last or not."""
-    out = empty_nchw(x.shape, x.dtype, channels_last)
-    np.copyto(out, x)
-    return out
 
 
 def _index_dtype(geom: Geometry) -> np.dtype:
@@ -104,11 +97,8 @@ def max_pool2d_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shap
     windows overlap; (N, C, OH, OW) -> `shape`, laid out as forward's input was (as `index` is)."""
     channels_last = is_channels_last(index)
     if channels_last != is_channels_last(grad):  # one copy, so that every pass below runs in memory order
-        grad = _in_layout(grad, channels_last)
+        grad = to_layout(grad, channels_last)
     canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype, channels_last)
-    if geom.tiles():
-        _scatter_tiles(canvas, grad, index, geom)
-        return crop(canvas, geom)
 
     def scatter(b: slice) -> None:
         # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
@@ -122,23 +112,6 @@ def max_pool2d_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shap
                 _select(grad[b], chosen, exact, out=target[b])
     over_batch(scatter, shape[0], canvas.nbytes)
     return crop(canvas, geom)
-
-
-def _scatter_tiles(canvas: np.ndarray, grad: np.ndarray, index: np.ndarray, geom: Geometry) -> None:
-    """`max_pool2d_scatter` where the windows tile the canvas: seen as (N, C, OH, KH, OW, KW), the
-    canvas is the gradient where the index equals the offset, else 0, two broadcasting passes over
-    it in its own memory order instead of two per kernel offset."""
-    (kh, kw), (oh, ow) = geom.kernel, geom.out
-    blocks = canvas.reshape(canvas.shape[:2] + (oh, kh, ow, kw))  # a view, whatever the layout
-    offsets = np.arange(kh * kw, dtype=index.dtype).reshape(1, 1, 1, kh, 1, kw)
-    chosen = np.empty_like(blocks, dtype=bool)
-
-    def scatter(b: slice) -> None:
-        g = grad[b][:, :, :, None, :, None]
-        np.equal(index[b][:, :, :, None, :, None], offsets, out=chosen[b])
-        # a finite sum means no inf or NaN: then multiplying by the 0/1 choice is exact (and fast)
-        _select(g, chosen[b], not np.isfinite(np.add.reduce(grad[b], axis=None)), out=blocks[b])
-    over_batch(scatter, len(canvas), canvas.nbytes)
 
 
 def max_pool2d_gather(x: np.ndarray, index: np.ndarray, geom: Geometry) -> np.ndarray:

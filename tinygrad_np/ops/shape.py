@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..errors import ShapeError
+from ..kernels.layout import reshape
 from ..tensor import Tensor
 
 
@@ -52,7 +53,7 @@ class Reshape(Function):
         if any(n < -1 for n in shape):
             raise ShapeError(_reshape_message(x.shape, x.size, tuple(shape)))
         try:
-            return x.reshape(shape)
+            return reshape(x, tuple(shape))
         except ValueError:
             raise ShapeError(_reshape_message(x.shape, x.size, tuple(shape))) from None
 
