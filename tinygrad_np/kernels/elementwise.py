@@ -49,7 +49,10 @@ def relu_with_mask(x: np.ndarray, keep_mask: bool) -> tuple[np.ndarray, np.ndarr
     positive = np.empty_like(x, dtype=bool) if keep_mask else None
 
     def rows(r):
-        np.maximum(x[r], 0, out=out[r])
+        # against a scalar 0, np.maximum runs a loop that does not vectorise; against an array of
+        # zeros it does, which makes filling the output with zeros first about twice as fast
+        out[r] = 0
+        np.maximum(x[r], out[r], out=out[r])
         if positive is not None:
             np.greater(out[r], 0, out=positive[r])
     over_rows(rows, out)
