@@ -30,11 +30,15 @@ def empty_nchw(shape: tuple[int, ...], dtype: np.dtype, channels_last: bool, zer
     return new((n, h, w, c), dtype=dtype).transpose(0, 3, 1, 2)
 
 
-def to_layout(x: np.ndarray, channels_last: bool) -> np.ndarray:
-    """A copy of x (N, C, H, W) stored channels last or not, the batch split over the threads."""
-    out = empty_nchw(x.shape, x.dtype, channels_last)
+def _copy_over_threads(out: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """out[...] = x, the batch split over the threads; returns out."""
     over_rows(lambda r: np.copyto(out[r], x[r]), out)
     return out
+
+
+def to_layout(x: np.ndarray, channels_last: bool) -> np.ndarray:
+    """A copy of x (N, C, H, W) stored channels last or not, the batch split over the threads."""
+    return _copy_over_threads(empty_nchw(x.shape, x.dtype, channels_last), x)
 
 
 def reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -44,10 +48,8 @@ def reshape(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return x.reshape(shape)
     try:
         return np.reshape(x, shape, copy=False)
-    except ValueError:  # NumPy would copy: do it over the threads, then the reshape is a view
-        ordered = np.empty(x.shape, dtype=x.dtype)
-        over_rows(lambda r: np.copyto(ordered[r], x[r]), ordered)
-        return ordered.reshape(shape)
+    except ValueError:  # NumPy would copy: copy in C order over the threads, then reshape that view
+        return _copy_over_threads(np.empty(x.shape, dtype=x.dtype), x).reshape(shape)
 
 
 def channel_sums(x: np.ndarray) -> np.ndarray:
