@@ -16,7 +16,8 @@ Three models on random data (float32, SGD, cross-entropy), two MNIST-sized and o
 The implementations train in alternating blocks of 4 timed steps, so that load from other processes
 hits all of them alike (each block starts after a 0.2 s pause, in which the previous library's idle
 BLAS/OpenMP threads stop spinning, and 0.1 s of untimed warm-up steps); the median ms/step is
-reported, and then again with each implementation alone in a fresh process of its own. Also:
+reported, and then again with each implementation alone in a fresh process of its own, in rounds
+of one process each (`--alone-rounds`), with each round's tinygrad_np / pytorch ratio. Also:
 inference images/s, peak memory of a training step (tracemalloc for the NumPy implementations, and
 the peak-RSS growth of a fresh process running the steps for all three), and the framework's cost per
 op (forward + backward of a 10,000-op chain of tiny tensors). All implementations start from the
@@ -49,6 +50,8 @@ def _parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for each implementation: tinygrad_np's, PyTorch's, NumPy's BLAS (default 2)")
     parser.add_argument("--models", default="A,B,C", help="comma-separated: A, B, C")
+    parser.add_argument("--alone-rounds", type=int, default=6,
+                        help="rounds of fresh processes, one per implementation, for the steps timed alone (default 6)")
     parser.add_argument("--classic-dtype", default="float64",
                         help="dtype of the classic NumPy CNN (as published: float64)")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
@@ -194,19 +197,29 @@ def probe_steps(impl_name: str, model: str, steps: int) -> None:
     print(json.dumps({"ms": times}))
 
 
-def time_training_alone(model: str, steps: int) -> dict[str, list[float]]:
+def time_training_alone(model: str, steps: int) -> tuple[dict[str, list[float]], list[float]]:
     """ms per training step of each implementation alone in a fresh process (PyTorch loaded only
-    in its own), in two alternating rounds of processes."""
-    times: dict[str, list[float]] = {cls.name: [] for cls in implementations()}
-    for _ in range(2):
-        for name in times:
-            cmd = [sys.executable, __file__, "--probe-steps", name, model, str(-(-steps // 2)),
+    in its own), in `--alone-rounds` rounds of one process each, their order turning every round;
+    and each round's tinygrad_np / pytorch ratio of medians, from processes that ran one right after
+    the other (a machine whose speed drifts moves both alike)."""
+    names = [cls.name for cls in implementations()]
+    times: dict[str, list[float]] = {name: [] for name in names}
+    ratios = []
+    per_round = -(-steps // ARGS.alone_rounds)
+    for turn in range(ARGS.alone_rounds):
+        medians = {}
+        for name in names[turn % len(names):] + names[:turn % len(names)]:
+            cmd = [sys.executable, __file__, "--probe-steps", name, model, str(per_round),
                    "--threads", str(ARGS.threads), "--classic-dtype", ARGS.classic_dtype]
             cmd += ["--release-memory"] if ARGS.release_memory else []
             cmd += [] if name == Torch.name else ["--no-torch"]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-            times[name] += json.loads(out.strip().splitlines()[-1])["ms"]
-    return times
+            ms = json.loads(out.strip().splitlines()[-1])["ms"]
+            times[name] += ms
+            medians[name] = statistics.median(ms)
+        if Torch.name in medians:
+            ratios.append(medians[Tinygrad.name] / medians[Torch.name])
+    return times, ratios
 
 
 def time_inference(model: str, count: int, batch: int = 500) -> dict[str, float]:
@@ -376,13 +389,16 @@ def main() -> None:
             print(f"    tinygrad_np / pytorch       = {ours / med[Torch.name]:.2f}x  (target <= 1.0x)")
         print(f"    classic numpy / tinygrad_np = {med[Classic.name] / ours:.1f}x  (target >= 4x)")
         if not ARGS.quick:
-            alone = time_training_alone(model, steps)
-            print(f"  training step, each alone in a fresh process, ms (median of {steps}; min in brackets)")
+            alone, ratios = time_training_alone(model, steps)
+            count = len(alone[Tinygrad.name])
+            print(f"  training step, each alone in a fresh process, ms (median of {count} in {ARGS.alone_rounds} "
+                  f"rounds of processes; min in brackets)")
             for name, ts in alone.items():
                 print(f"    {name:14s} {statistics.median(ts):9.1f}  [{min(ts):.1f}]")
-            if Torch.name in alone:
+            if ratios:
                 ratio = statistics.median(alone[Tinygrad.name]) / statistics.median(alone[Torch.name])
-                print(f"    tinygrad_np / pytorch       = {ratio:.2f}x")
+                print(f"    tinygrad_np / pytorch       = {ratio:.2f}x  (each round's: median {statistics.median(ratios):.2f}x, "
+                      f"{min(ratios):.2f}-{max(ratios):.2f}x)")
         count = 2000 if ARGS.quick else 10000
         rates = time_inference(model, count)
         print(f"  inference on {count:,} images (batches of 500), images/s")
