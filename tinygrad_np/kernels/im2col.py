@@ -10,21 +10,24 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from .geometry import Geometry
+from .layout import empty_nchw
 from .threads import over_batch
 
 # Batch chunks of about this many bytes keep col2im's intermediate in cache while it is added back.
 _CHUNK_BYTES = 1 << 21
 
 
-def pad(x: np.ndarray, geom: Geometry, value: float = 0.0) -> np.ndarray:
-    """The image padded by geom.padding with `value` (x itself when there is no padding)."""
+def pad(x: np.ndarray, geom: Geometry, value: float = 0.0, channels_last: bool = False) -> np.ndarray:
+    """The image padded by geom.padding with `value` (x itself when there is no padding), stored
+    channels last if asked."""
     if not geom.has_padding:
         return x
     top, _, left, _ = geom.padding
     h, w = geom.size
     # filling everything first beats filling the thin border strips one row at a time
-    out = np.zeros(x.shape[:2] + geom.padded, dtype=x.dtype) if value == 0 else \
-        np.full(x.shape[:2] + geom.padded, value, dtype=x.dtype)
+    out = empty_nchw(x.shape[:2] + geom.padded, x.dtype, channels_last, zeros=value == 0)
+    if value != 0:
+        out.fill(value)
     out[:, :, top:top + h, left:left + w] = x
     return out
 

@@ -58,7 +58,7 @@ def max_pool2d_forward(x: np.ndarray, geom: Geometry) -> tuple[np.ndarray, np.nd
 
 
 def _max_pool_into(x: np.ndarray, geom: Geometry, out: np.ndarray, index: np.ndarray) -> None:
-    views = _offset_views(pad(x, geom, -np.inf), geom)
+    views = _offset_views(pad(x, geom, -np.inf, is_channels_last(x)), geom)
     if len(views) == 1:
         np.copyto(out, views[0])
         index[...] = 0
@@ -116,7 +116,7 @@ def max_pool2d_scatter(grad: np.ndarray, index: np.ndarray, geom: Geometry, shap
 
 def max_pool2d_gather(x: np.ndarray, index: np.ndarray, geom: Geometry) -> np.ndarray:
     """Each window's element at its stored offset (the adjoint of `max_pool2d_scatter`)."""
-    views = _offset_views(pad(x, geom), geom)
+    views = _offset_views(pad(x, geom, channels_last=is_channels_last(x)), geom)
     out = np.empty(index.shape, dtype=x.dtype)
     for k, view in enumerate(views):
         np.copyto(out, view, where=index == k)
@@ -125,7 +125,7 @@ def max_pool2d_gather(x: np.ndarray, index: np.ndarray, geom: Geometry) -> np.nd
 
 def avg_pool2d_forward(x: np.ndarray, geom: Geometry) -> np.ndarray:
     """The mean of every window; padding counts as zeros in the mean (count_include_pad=True)."""
-    views = _offset_views(pad(x, geom), geom)
+    views = _offset_views(pad(x, geom, channels_last=is_channels_last(x)), geom)
     out = views[0].copy() if len(views) == 1 else np.add(views[0], views[1])
     for view in views[2:]:
         out += view
@@ -136,7 +136,7 @@ def avg_pool2d_forward(x: np.ndarray, geom: Geometry) -> np.ndarray:
 def avg_pool2d_scatter(grad: np.ndarray, geom: Geometry, shape: tuple[int, ...]) -> np.ndarray:
     """Average pooling's backward: each window's gradient spread evenly over its elements."""
     share = grad * (1.0 / (geom.kernel[0] * geom.kernel[1]))
-    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype)
+    canvas, targets, overlap = _scatter_targets(shape[0], shape[1], geom, grad.dtype, is_channels_last(grad))
     for target in targets:
         if overlap:
             target += share
