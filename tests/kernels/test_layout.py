@@ -7,8 +7,10 @@ import pytest
 
 import tinygrad_np as tg
 import tinygrad_np.functional as F
+from tinygrad_np.kernels import pool
 from tinygrad_np.kernels import threads as thread_pool
 from tinygrad_np.kernels.layout import empty_nchw, is_channels_last, reshape, to_layout
+from tinygrad_np.ops.windows import make_geometry
 
 rng = np.random.default_rng(777)
 
@@ -114,3 +116,19 @@ def test_max_pool_on_a_channels_last_view_equals_the_contiguous_result():
         (pc * tg.Tensor(g)).sum().backward()
         np.testing.assert_array_equal(a.grad.data, c.grad.data)
         np.testing.assert_array_equal(pa.data, F.max_pool2d(tg.Tensor(np.ascontiguousarray(x)), **kw).data)
+
+
+@pytest.mark.parametrize("padding", [0, 1])
+def test_pooling_keeps_a_channels_last_input_channels_last(padding):
+    """Padded or not, max- and avg-pooling and their scatters write in the input's layout, so no
+    pass after them crosses layouts (their values are held to the reference in test_fast_kernels)."""
+    x = empty_nchw((2, 5, 7, 6), np.float64, channels_last=True)
+    x[...] = rng.standard_normal(x.shape)
+    geom = make_geometry("max_pool2d", x.shape, (3, 3), (2, 2), (padding,) * 4, (1, 1))
+    out, index = pool.max_pool2d_forward(x, geom)
+    g = empty_nchw(out.shape, np.float64, channels_last=True)
+    g[...] = rng.standard_normal(g.shape)
+    assert is_channels_last(out) and is_channels_last(index)
+    assert is_channels_last(pool.max_pool2d_scatter(g, index, geom, x.shape))
+    assert is_channels_last(pool.avg_pool2d_forward(x, geom))
+    assert is_channels_last(pool.avg_pool2d_scatter(g, geom, x.shape))
