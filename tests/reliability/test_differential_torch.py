@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 import tinygrad_np as tg
+from tests.reliability.shapes import broadcastable
 
 torch = pytest.importorskip("torch")
 
@@ -69,14 +70,6 @@ def _np_op(op: str, xs: list[np.ndarray], kw: dict[str, Any]) -> np.ndarray:
     raise AssertionError(op)
 
 
-def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
-        return False
-
-
 def make_program(seed: int) -> Program:
     rng = np.random.default_rng(seed)
     shapes = [tuple(int(n) for n in rng.integers(1, 4, size=rng.integers(0, 3))) for _ in range(rng.integers(1, 4))]
@@ -94,7 +87,7 @@ def make_program(seed: int) -> Program:
                 fits = [j for j, b in enumerate(values) if 1 <= a.ndim <= 2 and 1 <= b.ndim <= 2
                         and a.shape[-1] == b.shape[0]]
             else:
-                fits = [j for j, b in enumerate(values) if _broadcastable(a.shape, b.shape)]
+                fits = [j for j, b in enumerate(values) if broadcastable(a.shape, b.shape)]
             if op == "div":
                 fits = [j for j in fits if np.all(np.abs(values[j]) > 0.2)]
             if op == "imul_inter":

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import tinygrad_np as tg
+from tests.reliability.shapes import broadcastable
 from tinygrad_np.gradcheck import gradcheck, gradgradcheck
 from tinygrad_np.tensor import Tensor
 
@@ -35,20 +36,12 @@ class Program:
         return tuple(nodes[k] for k in self.outputs)
 
 
-def _broadcastable(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
-    try:
-        np.broadcast_shapes(a, b)
-        return True
-    except ValueError:
-        return False
-
-
 def _matmul_partners(shapes: list[tuple[int, ...]], i: int) -> list[int]:
     """The nodes whose shape fits as the right operand of `nodes[i] @ ...`."""
     a = shapes[i]
     fits = []
     for j, b in enumerate(shapes):
-        if a and b and a[-1] == (b[0] if len(b) == 1 else b[-2]) and _broadcastable(a[:-2], b[:-2]):
+        if a and b and a[-1] == (b[0] if len(b) == 1 else b[-2]) and broadcastable(a[:-2], b[:-2]):
             fits.append(j)
     return fits
 
@@ -80,7 +73,7 @@ def programs(draw: st.DrawFn, min_steps: int = 3, max_steps: int = 10) -> Progra
                                      "transpose", "broadcast", "getitem", "matmul"]))
         if kind in ("add", "mul", "sub", "div"):
             j = draw(st.integers(0, len(nodes) - 1))
-            reduce_b = not _broadcastable(a.shape, nodes[j].shape)  # fall back to b's sum, a scalar
+            reduce_b = not broadcastable(a.shape, nodes[j].shape)  # fall back to b's sum, a scalar
 
             def operand(ns: list[Tensor], j: int = j, reduce_b: bool = reduce_b) -> Tensor:
                 return ns[j].sum() if reduce_b else ns[j]
